@@ -1,0 +1,54 @@
+"""Loads and checks the YAML rules in the config directory; errors name the file and the key."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from leadrelay.scoring import ScoringRules
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class ConfigError(Exception):
+    """A config file is missing or wrong; the message is one sentence naming file and key."""
+
+
+def _key_path(location: tuple) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def load_yaml_model(path: Path, model: type[Model]) -> Model:
+    """Parse one YAML file into `model`, or raise ConfigError naming the file, key and problem."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found.") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where} ({getattr(exc, 'problem', exc)}).") from None
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{path}: {_key_path(first['loc'])}: {message}{more}.") from None
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Every rule file, validated."""
+
+    scoring: ScoringRules
+
+
+def load_rules(config_dir: Path) -> Rules:
+    return Rules(scoring=load_yaml_model(config_dir / "scoring.yaml", ScoringRules))

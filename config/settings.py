@@ -1,0 +1,42 @@
+"""Settings from the environment (or a `.env` file), built once by `get_settings()`."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The YAML rules shipped with the project, used when the working directory has no config/.
+BUNDLED_CONFIG_DIR = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEADRELAY_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///leadrelay.db"
+    config_dir: Path | None = None
+    email_backend: str = Field(default="outbox", pattern="^(outbox|sendgrid)$")
+    outbox_dir: Path = Path("outbox")
+    sendgrid_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SENDGRID_API_KEY", "LEADRELAY_SENDGRID_API_KEY")
+    )
+    sendgrid_secret_block: str | None = None
+    sendgrid_host: str = "https://api.sendgrid.com"
+    from_email: str = "marketing@example.com"
+    from_name: str = "leadrelay"
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr | None = None
+    batch_size: int = Field(default=2000, ge=1)
+
+    def rules_dir(self) -> Path:
+        """Where the YAML rules live: the setting, else ./config if it has them, else the bundled ones."""
+        if self.config_dir is not None:
+            return self.config_dir
+        local = Path("config")
+        return local if (local / "scoring.yaml").exists() else BUNDLED_CONFIG_DIR
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

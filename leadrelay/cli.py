@@ -1,0 +1,147 @@
+"""The `leadrelay` command: each command parses its arguments and calls a flow or a function."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from leadrelay import cli_output
+from leadrelay.cli_errors import NotFound, UsageError, plain_errors
+from leadrelay.clock import parse_as_of
+
+app = typer.Typer(help="leadrelay: lead nurture and marketing-to-sales handoff on Prefect.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+lead_app = typer.Typer(help="Look at one lead.", no_args_is_help=True)
+app.add_typer(lead_app, name="lead")
+
+AsOf = typer.Option(None, "--as-of", help="ISO 8601 time the run acts at (default: now).")
+
+
+def _as_of(value: str | None):
+    try:
+        return parse_as_of(value)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _ready_services():
+    """Settings, rules and a database that `leadrelay init` has set up."""
+    from leadrelay.db import require_schema
+    from leadrelay.wiring import services
+
+    found = services()
+    require_schema(found.engine)
+    return found
+
+
+@app.command()
+@plain_errors
+def init() -> None:
+    """Create or upgrade the database schema and check the config files."""
+    from leadrelay.db import upgrade_schema
+    from leadrelay.wiring import services
+
+    found = services()  # loads and validates every rule file
+    upgrade_schema(found.engine)
+    typer.echo(f"database ready; config in {found.settings.rules_dir()} is valid.")
+
+
+@app.command("import")
+@plain_errors
+def import_(
+    file: Path = typer.Argument(..., help="CSV file with an 'email' column."),
+    source: Optional[str] = typer.Option(None, "--source", help="Source for rows without one (default: file name)."),
+    list_kind: str = typer.Option("internal", "--list", help="internal or external list."),
+) -> None:
+    """Load leads from a CSV file; bad rows go to quarantine."""
+    from leadrelay.importer import import_csv
+
+    if list_kind not in ("internal", "external"):
+        raise UsageError(f"--list must be internal or external, not '{list_kind}'.")
+    found = _ready_services()
+    with cli_output.progress(f"importing {file.name}") as advance:
+        counts = import_csv(file, _as_of(None), source, list_kind, found.engine, on_progress=advance)
+    typer.echo(f"{counts.created} created, {counts.merged} merged into existing leads, {counts.quarantined} quarantined.")
+
+
+@app.command()
+@plain_errors
+def run(flow: str = typer.Argument(..., help="pipeline, nurture, sla, engagement or report"), as_of: Optional[str] = AsOf) -> None:
+    """Run one flow once."""
+    from flows import registry
+
+    if flow not in registry.FLOWS:
+        raise UsageError(f"unknown flow '{flow}'; choose one of {', '.join(registry.FLOWS)}.")
+    moment = _as_of(as_of)
+    _ready_services()
+    result = registry.FLOWS[flow](as_of=moment)
+    typer.echo(json.dumps(result, indent=2, default=str))
+
+
+@lead_app.command("show")
+@plain_errors
+def lead_show(email: str, as_json: bool = typer.Option(False, "--json", help="Stable JSON output.")) -> None:
+    """The lead, its score and breakdown, owner, handoff and full history."""
+    from leadrelay.db import unit_of_work
+    from leadrelay.lead_profile import find_lead, lead_profile
+
+    found = _ready_services()
+    with unit_of_work(found.engine) as session:
+        lead = find_lead(session, email)
+        if lead is None:
+            raise NotFound("no lead has that email address.")
+        profile = lead_profile(session, lead)
+    cli_output.emit(profile, as_json, cli_output.print_lead)
+
+
+@app.command()
+@plain_errors
+def funnel(
+    as_json: bool = typer.Option(False, "--json", help="Stable JSON output."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only leads created at or after this date."),
+    until: Optional[str] = typer.Option(None, "--until", help="Only leads created before this date."),
+) -> None:
+    """Counts per stage, conversion, SLA met/breached, by source."""
+    from leadrelay.db import unit_of_work
+    from leadrelay.funnel import funnel_report
+
+    found = _ready_services()
+    with unit_of_work(found.engine) as session:
+        report = funnel_report(session, _as_of(since) if since else None, _as_of(until) if until else None)
+    cli_output.emit(report, as_json, cli_output.print_funnel)
+
+
+@app.command()
+@plain_errors
+def quarantine(as_json: bool = typer.Option(False, "--json", help="Stable JSON output.")) -> None:
+    """Inputs that were not accepted, with their raw content, source and reason."""
+    from leadrelay.db import unit_of_work
+    from leadrelay.quarantine import quarantine_entries
+
+    found = _ready_services()
+    with unit_of_work(found.engine) as session:
+        entries = quarantine_entries(session)
+    cli_output.emit(entries, as_json, cli_output.print_quarantine)
+
+
+@app.command()
+@plain_errors
+def demo(
+    directory: Path = typer.Option(Path("demo"), "--dir", help="Where the demo database and outbox go (recreated)."),
+    leads: int = typer.Option(300, "--leads", min=10, help="How many sample leads to seed."),
+    seed: int = typer.Option(7, "--seed", help="Random seed, for a repeatable demo."),
+) -> None:
+    """Seed sample leads and run weeks of the lifecycle with as_of advancing; print the funnel."""
+    from leadrelay.demo import run_demo
+
+    run_demo(directory, leads, seed, cli_output.console())
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

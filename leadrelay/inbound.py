@@ -1,0 +1,41 @@
+"""Turning rows that forms and integrations wrote to the inbound table into leads."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from leadrelay.intake import Rejected, normalise_lead
+from leadrelay.intake_store import IntakeCounts, IntakeItem, store_intake
+from models import InboundLead
+
+
+def claim_inbound(session: Session, as_of: datetime, limit: int) -> list[InboundLead]:
+    query = (
+        select(InboundLead)
+        .where(InboundLead.processed_at.is_(None), InboundLead.received_at <= as_of)
+        .order_by(InboundLead.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def intake_next_inbound(session: Session, as_of: datetime, limit: int, actor: str,
+                        flow_run_id: str | None = None) -> IntakeCounts:
+    """Take one batch of unprocessed inbound rows into leads (or quarantine) and mark them done."""
+    rows = claim_inbound(session, as_of, limit)
+    if not rows:
+        return IntakeCounts()
+    items = []
+    for row in rows:
+        origin = f"inbound:{row.source} #{row.id}"
+        raw = json.dumps(row.payload, ensure_ascii=False, default=str)
+        result = normalise_lead(row.payload, row.source) if isinstance(row.payload, dict) else Rejected("the submission is not a set of named fields")
+        items.append(IntakeItem(result, raw, origin))
+    counts = store_intake(session, items, as_of, actor, flow_run_id=flow_run_id)
+    session.execute(update(InboundLead).where(InboundLead.id.in_([r.id for r in rows])).values(processed_at=as_of))
+    return counts

@@ -1,0 +1,34 @@
+"""What arrives before it is a lead: the inbound table forms write to, and quarantine."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+from models.types import JSONType, UTCDateTime
+
+
+class InboundLead(SQLModel, table=True):
+    """A raw submission from a form or integration, turned into a lead by the pipeline."""
+
+    __tablename__ = "inbound_lead"
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    source: str = Field(max_length=100)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    processed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True))
+
+
+class QuarantineEntry(SQLModel, table=True):
+    """An input that could not be accepted, kept whole with the reason."""
+
+    __tablename__ = "quarantine"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    source: str = Field(max_length=300)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    raw: str = Field(sa_column=Column(Text, nullable=False))

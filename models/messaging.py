@@ -1,0 +1,72 @@
+"""Outgoing email (the outbox), nurture enrollments and suppressions."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+from models.types import JSONType, UTCDateTime
+
+
+class OutboxEmail(SQLModel, table=True):
+    """An email decided on, written in the same transaction as the decision; sending drains it."""
+
+    __tablename__ = "outbox_email"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=40)
+    lead_id: int | None = Field(default=None, foreign_key="lead.id", index=True)
+    to_email: str = Field(max_length=254)
+    to_name: str = Field(default="", max_length=300)
+    subject: str = Field(max_length=500)
+    html: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    headers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    provider_id: str | None = Field(default=None, max_length=200)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class NurtureEnrollment(SQLModel, table=True):
+    """A lead on a nurture track: which step is next and when it is due."""
+
+    __tablename__ = "nurture_enrollment"
+    __table_args__ = (Index("ix_enrollment_status_due", "status", "next_due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="lead.id", index=True)
+    reason: str = Field(max_length=60)
+    track: str | None = Field(default=None, max_length=100)
+    step_index: int = 0
+    status: str = Field(default="active", max_length=16)
+    entered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    next_due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    exited_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    exit_reason: str | None = Field(default=None, max_length=200)
+
+
+class Suppression(SQLModel, table=True):
+    """An address that must never get email again (unsubscribed, bounced, complained, erased)."""
+
+    email: str = Field(primary_key=True, max_length=254)
+    reason: str = Field(max_length=60)
+    source: str = Field(max_length=60)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AppSecret(SQLModel, table=True):
+    """Secrets generated on first run (the link-signing key) when none is configured."""
+
+    __tablename__ = "app_secret"
+
+    name: str = Field(primary_key=True, max_length=60)
+    value: str = Field(max_length=200)

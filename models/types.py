@@ -1,0 +1,69 @@
+"""Column types and enums shared by the tables."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import StrEnum
+
+from sqlalchemy import JSON, DateTime
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC (SQLite keeps no zone); always read back as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware one")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+# JSON on SQLite, JSONB on PostgreSQL.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Stage(StrEnum):
+    new = "new"
+    nurturing = "nurturing"
+    mql = "mql"
+    sal = "sal"
+    sql = "sql"
+    won = "won"
+    lost = "lost"
+    disqualified = "disqualified"
+    suppressed = "suppressed"
+
+
+class Tier(StrEnum):
+    cold = "cold"
+    warm = "warm"
+    hot = "hot"
+
+
+class HandoffStatus(StrEnum):
+    open = "open"
+    accepted = "accepted"
+    rejected = "rejected"
+    reassigned = "reassigned"
+    escalated = "escalated"
+    recycled = "recycled"
+
+
+class EnrollmentStatus(StrEnum):
+    active = "active"
+    finished = "finished"
+    exited = "exited"
+
+
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"

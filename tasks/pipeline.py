@@ -1,0 +1,33 @@
+"""Tasks of the pipeline flow: each takes one batch in one unit of work."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from leadrelay.db import unit_of_work
+from leadrelay.history import current_flow_run_id
+from leadrelay.inbound import intake_next_inbound
+from leadrelay.score_batch import score_next_batch
+from leadrelay.wiring import services
+
+# Tasks here are called again with the same inputs until their batch is empty: never cache them.
+
+
+@task(name="intake-inbound-batch", cache_policy=NO_CACHE)
+def intake_inbound_batch(as_of: datetime, batch_size: int) -> dict[str, int]:
+    """Turn one batch of form submissions into leads; returns counts (claimed is 0 when done)."""
+    with unit_of_work(services().engine) as session:
+        counts = intake_next_inbound(session, as_of, batch_size, "flow:pipeline", current_flow_run_id())
+    return {"claimed": counts.created + counts.merged + counts.quarantined, "created": counts.created,
+            "merged": counts.merged, "quarantined": counts.quarantined}
+
+
+@task(name="score-lead-batch", cache_policy=NO_CACHE)
+def score_lead_batch(as_of: datetime, batch_size: int) -> dict[str, int]:
+    """Score one batch of new or changed leads and move their stages; returns counts."""
+    rules = services().rules.scoring
+    with unit_of_work(services().engine) as session:
+        outcome = score_next_batch(session, rules, as_of, batch_size, "flow:pipeline", current_flow_run_id())
+    return {"claimed": outcome.claimed, **{f"to_{stage}": n for stage, n in outcome.stages.items()}}
