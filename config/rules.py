@@ -37,8 +37,9 @@ def load_yaml_model(path: Path, model: type[Model]) -> Model:
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        message = first["msg"].removeprefix("Value error, ")
+        # A misspelt key also makes its real name "missing": report the misspelling first.
+        first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
+        message = "unknown key (check its spelling)" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
         more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{path}: {_key_path(first['loc'])}: {message}{more}.") from None
 

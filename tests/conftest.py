@@ -1,0 +1,109 @@
+"""Shared fixtures: a database per test (SQLite, and PostgreSQL when configured), services wired
+to it, and one Prefect test harness for the whole session."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import create_engine
+
+from config.rules import load_rules
+from config.settings import Settings
+from leadrelay.db import upgrade_schema
+from leadrelay.wiring import Services, use_services
+
+REPO = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("LEADRELAY_TEST_POSTGRES_URL")
+# CI sets these: a skipped PostgreSQL or browser test is then a failure, not a quiet pass.
+REQUIRE_POSTGRES = os.environ.get("LEADRELAY_REQUIRE_POSTGRES") == "1"
+REQUIRE_BROWSER = os.environ.get("LEADRELAY_REQUIRE_BROWSER") == "1"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgres: needs LEADRELAY_TEST_POSTGRES_URL")
+    config.addinivalue_line("markers", "browser: needs a headless Chromium")
+
+
+_required_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and ((REQUIRE_POSTGRES and "postgres" in report.keywords) or
+                           (REQUIRE_BROWSER and "browser" in report.keywords)):
+        _required_skips.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _required_skips:
+        print(f"\n{len(_required_skips)} required PostgreSQL/browser tests were skipped:")
+        for nodeid in _required_skips[:20]:
+            print(f"  {nodeid}")
+        session.exitstatus = 1
+
+
+def _postgres_engine():
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need LEADRELAY_TEST_POSTGRES_URL (CI sets it)")
+    engine = create_engine(POSTGRES_URL)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    # Each test gets its own schema: tests stay independent without a database per test.
+    scoped = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    return scoped, lambda: _drop_schema(engine, scoped, schema)
+
+
+def _drop_schema(engine, scoped, schema):
+    scoped.dispose()
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request, tmp_path):
+    """A migrated database: SQLite in a temp file, and PostgreSQL in a fresh schema."""
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite:///{tmp_path / 'leadrelay.db'}")
+        cleanup = engine.dispose
+    else:
+        engine, cleanup = _postgres_engine()
+    upgrade_schema(engine)
+    yield engine
+    cleanup()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'leadrelay.db'}")
+    upgrade_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+def make_settings(tmp_path: Path, database_url: str = "sqlite://", **overrides) -> Settings:
+    values = dict(database_url=database_url, config_dir=REPO / "config", outbox_dir=tmp_path / "outbox",
+                  secret_key="test-secret", base_url="http://links.test")
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def services(engine, tmp_path):
+    """Services wired to the test database and the shipped rules, installed for flows and tasks."""
+    wired = Services(settings=make_settings(tmp_path, str(engine.url)), engine=engine,
+                     rules=load_rules(REPO / "config"))
+    with use_services(wired) as installed:
+        yield installed
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect backend for every flow test."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
