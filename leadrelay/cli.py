@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -140,6 +141,9 @@ def demo(
 
 
 def main() -> None:
+    # Prefect's telemetry heartbeat fights our runs for its SQLite file and adds nothing here.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     app()
 
 
