@@ -8,7 +8,9 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from leadrelay.routing import RepsConfig, RoutingRules, check_routing_against_reps
 from leadrelay.scoring import ScoringRules
+from leadrelay.sla import SlaRules
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -49,7 +51,19 @@ class Rules:
     """Every rule file, validated."""
 
     scoring: ScoringRules
+    reps: RepsConfig
+    routing: RoutingRules
+    sla: SlaRules
 
 
 def load_rules(config_dir: Path) -> Rules:
-    return Rules(scoring=load_yaml_model(config_dir / "scoring.yaml", ScoringRules))
+    rules = Rules(
+        scoring=load_yaml_model(config_dir / "scoring.yaml", ScoringRules),
+        reps=load_yaml_model(config_dir / "reps.yaml", RepsConfig),
+        routing=load_yaml_model(config_dir / "routing.yaml", RoutingRules),
+        sla=load_yaml_model(config_dir / "sla.yaml", SlaRules),
+    )
+    problems = check_routing_against_reps(rules.routing, rules.reps)
+    if problems:
+        raise ConfigError(f"{config_dir / 'routing.yaml'}: {problems[0].rstrip('.')}.")
+    return rules

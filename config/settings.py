@@ -25,9 +25,14 @@ class Settings(BaseSettings):
     sendgrid_host: str = "https://api.sendgrid.com"
     from_email: str = "marketing@example.com"
     from_name: str = "leadrelay"
+    postal_address: str = "leadrelay demo, 1 Example Street, 10115 Berlin, Germany"
     base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr | None = None
     batch_size: int = Field(default=2000, ge=1)
+    # First retry delay for a failed send; doubles per attempt (Retry-After wins when given).
+    send_retry_base_seconds: float = Field(default=30, gt=0)
+    # How long one send run waits for retries that fall due soon, before leaving them to the next run.
+    send_max_wait_seconds: float = Field(default=20, ge=0)
 
     def rules_dir(self) -> Path:
         """Where the YAML rules live: the setting, else ./config if it has them, else the bundled ones."""

@@ -1,4 +1,5 @@
 """Every flow `leadrelay run` and `leadrelay serve` know, by name."""
 from flows.pipeline import pipeline
+from flows.sla import sla
 
-FLOWS = {"pipeline": pipeline}
+FLOWS = {"pipeline": pipeline, "sla": sla}

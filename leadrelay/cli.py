@@ -129,6 +129,52 @@ def quarantine(as_json: bool = typer.Option(False, "--json", help="Stable JSON o
 
 @app.command()
 @plain_errors
+def feedback(
+    decision: str = typer.Argument(..., help="accept or reject"),
+    email: str = typer.Argument(..., help="The lead's email."),
+    rep: str = typer.Option(..., "--rep", help="The rep answering (the one the lead was handed to)."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why, for reject: " + ", ".join(
+        ["no-budget", "no-authority", "no-need", "bad-timing", "not-a-fit", "duplicate", "other"]) + ", or any text."),
+    as_of: Optional[str] = AsOf,
+) -> None:
+    """A rep's answer to a handoff, as from the signed link."""
+    from leadrelay.db import unit_of_work
+    from leadrelay.feedback import FeedbackError, answer_from_command_line
+
+    if decision not in ("accept", "reject"):
+        raise UsageError(f"the answer must be accept or reject, not '{decision}'.")
+    found = _ready_services()
+    moment = _as_of(as_of)
+    try:
+        with unit_of_work(found.engine) as session:
+            outcome = answer_from_command_line(session, email, rep, decision, reason, moment)
+    except FeedbackError as exc:
+        raise NotFound(str(exc)) from None
+    typer.echo(f"{outcome.lead_email} is now {outcome.stage}. {outcome.message}")
+
+
+@app.command()
+@plain_errors
+def web(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port")) -> None:
+    """The web app: signed rep links (and, later, unsubscribe, SendGrid webhook, form intake)."""
+    from leadrelay.web.server import serve as serve_web
+
+    _ready_services()
+    serve_web(host, port)
+
+
+@app.command()
+@plain_errors
+def serve() -> None:
+    """Serve every deployment with its schedule (Prefect runner); stop with Ctrl-C."""
+    from flows.deployments import serve_all
+
+    _ready_services()
+    serve_all()
+
+
+@app.command()
+@plain_errors
 def demo(
     directory: Path = typer.Option(Path("demo"), "--dir", help="Where the demo database and outbox go (recreated)."),
     leads: int = typer.Option(300, "--leads", min=10, help="How many sample leads to seed."),

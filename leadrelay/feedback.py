@@ -13,7 +13,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from leadrelay.history import append_history, history_row
@@ -96,17 +96,15 @@ def answer_handoff(
     handoff = _locked_handoff(session, handoff_id)
     if handoff is None:
         raise HandoffNotFound("This handoff no longer exists; ask your manager about the lead.")
-    _require_answerable(handoff, rep_email)
+    require_answerable(handoff, rep_email)
     decision = _parse_decision(decision)
     code = _parse_reason(reason) if decision == "reject" else None
     clean_note = clean_text(note)
     if code == "other" and not clean_note:
         raise InvalidAnswer("Please say in a few words why the lead is not a fit (reason: Other).")
 
+    _close(session, handoff, rep_email, HandoffStatus.accepted if decision == "accept" else HandoffStatus.rejected, as_of)
     lead = session.get(Lead, handoff.lead_id, with_for_update=True, populate_existing=True)
-    handoff.answered_at = as_of
-    # Once breached, always breached: a late answer never clears what the SLA flow recorded.
-    handoff.sla_breached = handoff.sla_breached or as_of > handoff.due_at
     if decision == "accept":
         return _accept(session, handoff, lead, clean_note, as_of, actor)
     return _reject(session, handoff, lead, code, clean_note, as_of, actor)
@@ -148,11 +146,29 @@ def _locked_handoff(session: Session, handoff_id: int) -> Handoff | None:
     return session.get(Handoff, handoff_id, with_for_update=True, populate_existing=True)
 
 
-def _require_answerable(handoff: Handoff, rep_email: str) -> None:
+def require_answerable(handoff: Handoff, rep_email: str) -> None:
+    """Raise HandoffClosed unless `handoff` is open and was handed to `rep_email` (case-insensitive)."""
     if handoff.rep_email.strip().lower() != rep_email.strip().lower():
         raise HandoffClosed("This lead is assigned to another rep; your answer was not recorded.")
     if handoff.status != HandoffStatus.open:
         raise HandoffClosed(_CLOSED_MESSAGES.get(handoff.status, "This handoff is closed; your answer was not recorded."))
+
+
+def _close(session: Session, handoff: Handoff, rep_email: str, status: HandoffStatus, as_of: datetime) -> None:
+    """Move the open handoff to `status`, or raise HandoffClosed if another answer closed it first."""
+    # Compare-and-set on status: of two racing answers (double click, two tabs, CLI and link),
+    # exactly one matches 'open', on SQLite as on PostgreSQL.
+    closed = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff.id, Handoff.status == HandoffStatus.open)
+        # Once breached, always breached: a late answer never clears what the SLA flow recorded.
+        .values(status=status, answered_at=as_of, sla_breached=handoff.sla_breached or as_of > handoff.due_at)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(handoff)
+    if closed.rowcount != 1:
+        require_answerable(handoff, rep_email)  # raises with the polite message for its new status
+        raise HandoffClosed("This handoff is closed; your answer was not recorded.")
 
 
 def _parse_decision(decision: str) -> Decision:
@@ -175,7 +191,6 @@ def _parse_reason(reason: str | None) -> str:
 
 def _accept(session: Session, handoff: Handoff, lead: Lead, note: str | None, as_of: datetime, actor: str) -> AnswerOutcome:
     previous = lead.stage
-    handoff.status = HandoffStatus.accepted
     lead.stage, lead.owner_rep, lead.updated_at = Stage.sal, handoff.rep_email, as_of
     accepted = {"handoff_id": handoff.id, "rep": handoff.rep_email, "sla_breached": handoff.sla_breached}
     if note:
@@ -193,7 +208,7 @@ def _reject(
 ) -> AnswerOutcome:
     previous = lead.stage
     # The reason code on the handoff too: reports count rejections by reason without reading JSON.
-    handoff.status, handoff.reason = HandoffStatus.rejected, f"rejected:{code}"
+    handoff.reason = f"rejected:{code}"
     lead.stage, lead.owner_rep, lead.updated_at = Stage.nurturing, None, as_of
     _exit_active_enrollments(session, lead.id, as_of)
     session.add(NurtureEnrollment(lead_id=lead.id, reason=f"rejected:{code}", step_index=0,
@@ -227,3 +242,18 @@ def _record(session: Session, lead: Lead, actor: str, as_of: datetime,
         for kind, detail, to_stage in events
     ])
     session.flush()
+
+
+def answer_from_command_line(session: Session, lead_email: str, rep_email: str, decision: str,
+                             reason: str | None, as_of: datetime) -> AnswerOutcome:
+    """`leadrelay feedback`: answer the rep's open handoff of the lead. A reject reason that is not
+    one of REJECT_REASONS is taken as `other` with the text as its note."""
+    handoff = find_open_handoff(session, lead_email, rep_email)
+    if handoff is None:
+        raise HandoffNotFound("That rep has no open handoff of that lead.")
+    note = None
+    if decision == "reject" and reason and reason.strip().lower() not in {
+            *REJECT_REASONS, *(label.lower() for label in REJECT_REASONS.values())}:
+        reason, note = "other", reason
+    return answer_handoff(session, handoff.id, rep_email, decision, reason, note, as_of,
+                          actor=f"rep:{rep_email.strip().lower()} (command line)")

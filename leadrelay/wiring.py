@@ -11,9 +11,11 @@ from typing import Iterator
 
 from sqlalchemy.engine import Engine
 
-from config.rules import Rules, load_rules
+from config.rules import ConfigError, Rules, load_rules
 from config.settings import Settings, get_settings
 from leadrelay.db import engine_for
+from leadrelay.email.backends import EmailSender, OutboxDirSender, SendGridSender
+from leadrelay.email.message import EmailMessage, SendResult
 
 
 @dataclass(frozen=True)
@@ -21,11 +23,39 @@ class Services:
     settings: Settings
     engine: Engine
     rules: Rules
+    sender: EmailSender
 
 
 def build_services(settings: Settings) -> Services:
     """Everything with a side effect, made from settings (raises ConfigError for bad rules)."""
-    return Services(settings=settings, engine=engine_for(settings.database_url), rules=load_rules(settings.rules_dir()))
+    return Services(settings=settings, engine=engine_for(settings.database_url),
+                    rules=load_rules(settings.rules_dir()), sender=build_sender(settings))
+
+
+def build_sender(settings: Settings) -> EmailSender:
+    """The email backend the settings name: the outbox folder, or SendGrid with its API key."""
+    if settings.email_backend == "outbox":
+        return OutboxDirSender(settings.outbox_dir)
+    if settings.sendgrid_api_key:
+        return SendGridSender(settings.sendgrid_api_key.get_secret_value(), settings.sendgrid_host)
+    if settings.sendgrid_secret_block:
+        return SecretBlockSendGrid(settings.sendgrid_secret_block, settings.sendgrid_host)
+    raise ConfigError("LEADRELAY_EMAIL_BACKEND is sendgrid, but neither SENDGRID_API_KEY nor "
+                      "LEADRELAY_SENDGRID_SECRET_BLOCK is set.")
+
+
+class SecretBlockSendGrid(EmailSender):
+    """SendGrid with its key read from a Prefect Secret block on first send (needs the Prefect API)."""
+
+    def __init__(self, block_name: str, host: str):
+        self.block_name, self.host, self._sender = block_name, host, None
+
+    def send(self, message: EmailMessage) -> SendResult:
+        if self._sender is None:
+            from prefect.blocks.system import Secret
+
+            self._sender = SendGridSender(Secret.load(self.block_name).get(), self.host)
+        return self._sender.send(message)
 
 
 _override: Services | None = None

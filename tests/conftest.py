@@ -13,6 +13,7 @@ from sqlmodel import create_engine
 from config.rules import load_rules
 from config.settings import Settings
 from leadrelay.db import upgrade_schema
+from leadrelay.email.backends import RecordingSender
 from leadrelay.wiring import Services, use_services
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,16 +87,17 @@ def sqlite_engine(tmp_path):
 
 def make_settings(tmp_path: Path, database_url: str = "sqlite://", **overrides) -> Settings:
     values = dict(database_url=database_url, config_dir=REPO / "config", outbox_dir=tmp_path / "outbox",
-                  secret_key="test-secret", base_url="http://links.test")
+                  secret_key="test-secret", base_url="http://links.test", send_max_wait_seconds=0)
     values.update(overrides)
     return Settings(**values)
 
 
 @pytest.fixture
 def services(engine, tmp_path):
-    """Services wired to the test database and the shipped rules, installed for flows and tasks."""
+    """Services wired to the test database, the shipped rules and a recording email sender,
+    installed for flows and tasks."""
     wired = Services(settings=make_settings(tmp_path, str(engine.url)), engine=engine,
-                     rules=load_rules(REPO / "config"))
+                     rules=load_rules(REPO / "config"), sender=RecordingSender())
     with use_services(wired) as installed:
         yield installed
 

@@ -1,0 +1,20 @@
+"""The sla flow: act on handoffs whose deadline passed without an answer."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import flow
+
+from flows.batches import until_drained
+from leadrelay.clock import parse_as_of
+from leadrelay.wiring import services
+from tasks.email import send_outbox
+from tasks.handoff import enforce_sla_batch
+
+
+@flow(name="sla")
+def sla(as_of: datetime | None = None, batch_size: int | None = None) -> dict[str, dict[str, int]]:
+    """Reassign, escalate or recycle every handoff past its deadline at `as_of`, then send the emails."""
+    as_of = parse_as_of(as_of)
+    size = batch_size or services().settings.batch_size
+    return {"breaches": until_drained(enforce_sla_batch, as_of, size), "email": send_outbox(as_of, size)}

@@ -1,0 +1,35 @@
+"""The FastAPI app factory. Add a concept (unsubscribe, webhook, form intake) as one more router."""
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+
+from leadrelay.web import handoff_routes, health_routes
+from leadrelay.web.errors import install_error_pages
+from leadrelay.wiring import Services, services as wired_services
+
+# Pages carry signed tokens in their URL: never cache them, never leak them in a Referer.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+}
+
+
+def create_app(services: Services | None = None) -> FastAPI:
+    """The web app serving `services` (default: `leadrelay.wiring.services()`, resolved now)."""
+    app = FastAPI(title="leadrelay", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.services = services or wired_services()
+    for router in (health_routes.router, handoff_routes.router):
+        app.include_router(router)
+    install_error_pages(app)
+
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app

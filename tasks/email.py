@@ -1,0 +1,35 @@
+"""Sending what the outbox holds: the only task that talks to the email backend."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from leadrelay.clock import now
+from leadrelay.outbox import drain_outbox, pending_count, wait_needed
+from leadrelay.wiring import services
+
+
+@task(name="send-outbox", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+def send_outbox(as_of: datetime, batch_size: int) -> dict[str, int]:
+    """Send every due message; wait briefly for retries that fall due soon, leave later ones for the
+    next run. Time is the later of `as_of` and the clock, so simulated runs send what they queued."""
+    found = services()
+    settings = found.settings
+    totals = {"sent": 0, "failed": 0}
+    deadline = time.monotonic() + settings.send_max_wait_seconds
+    while True:
+        moment = max(as_of, now())
+        outcome = drain_outbox(found.engine, found.sender, moment, batch_size, settings.send_retry_base_seconds)
+        totals["sent"] += outcome.sent
+        totals["failed"] += outcome.failed
+        wait = wait_needed(found.engine, moment, timedelta(seconds=max(deadline - time.monotonic(), 0)))
+        if wait is None:
+            break
+        time.sleep(max(wait.total_seconds(), 0.05))
+        # A simulated as_of does not move with the clock: step it by the time waited.
+        as_of = as_of + max(wait, timedelta(seconds=0.05))
+    totals["still_pending"] = pending_count(found.engine)
+    return totals

@@ -1,0 +1,94 @@
+"""Test data for rep answers: a migrated database, a lead at MQL with an open handoff, services,
+and signed links to it. Each factory writes only what the tests about handoffs need."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+from config.rules import load_rules
+from config.settings import Settings
+from leadrelay.db import unit_of_work, upgrade_schema
+from leadrelay.history import append_history, history_row
+from leadrelay.link_secret import handoff_links
+from leadrelay.email.backends import RecordingSender
+from leadrelay.wiring import Services
+from models import Handoff, Lead, LeadEvent, NurtureEnrollment
+
+REPO = Path(__file__).resolve().parents[2]
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)  # a Monday
+REP = "rita@seller.example"
+SECRET = "test-secret"
+BASE_URL = "http://links.test"
+
+
+def migrated_engine(directory: Path) -> Engine:
+    """A SQLite file database in `directory` with the full schema."""
+    engine = create_engine(f"sqlite:///{directory / 'leadrelay.db'}")
+    upgrade_schema(engine)
+    return engine
+
+
+def services_for(engine: Engine, base_url: str = BASE_URL, secret_key: str | None = SECRET) -> Services:
+    """Services wired to `engine` and the shipped rules, as `create_app(services)` takes them."""
+    settings = Settings(database_url=str(engine.url), config_dir=REPO / "config", secret_key=secret_key,
+                        base_url=base_url)
+    return Services(settings=settings, engine=engine, rules=load_rules(REPO / "config"), sender=RecordingSender())
+
+
+def add_lead(session: Session, email: str = "carla@acme-buyer.com", at: datetime = T0, **fields: Any) -> Lead:
+    """A scored lead at MQL (override any field)."""
+    values = dict(first_name="Carla", last_name="Boss", title="CEO", company="Acme", stage="mql",
+                  fit_score=60, engagement_score=25, score_total=85, tier="hot",
+                  score_breakdown=[{"rule": "title is C-level", "points": 30}, {"rule": "demo request", "points": 25}])
+    values.update(fields)
+    lead = Lead(email=email, created_at=at, updated_at=at, **values)
+    session.add(lead)
+    session.flush()
+    append_history(session, [history_row(lead.id, "created", "import:test", at, {"source": "test"})])
+    return lead
+
+
+def add_handoff(session: Session, lead: Lead, rep_email: str = REP, created_at: datetime = T0,
+                due_at: datetime | None = None, status: str = "open") -> Handoff:
+    """A handoff of `lead` to `rep_email`, due four hours after it was made unless told."""
+    handoff = Handoff(lead_id=lead.id, rep_email=rep_email, status=status, created_at=created_at,
+                      due_at=due_at or created_at + timedelta(hours=4))
+    session.add(handoff)
+    session.flush()
+    return handoff
+
+
+def seed_handoff(engine: Engine, **lead_fields: Any) -> tuple[int, int]:
+    """Commit a lead with an open handoff due in a day from now; returns (lead_id, handoff_id)."""
+    created = datetime.now(timezone.utc)
+    with unit_of_work(engine) as session:
+        lead = add_lead(session, **lead_fields)
+        handoff = add_handoff(session, lead, created_at=created, due_at=created + timedelta(days=1))
+        return lead.id, handoff.id
+
+
+def links_for(handoff_id: int, rep_email: str = REP, secret: str = SECRET, base_url: str = BASE_URL,
+              expires_at: datetime | None = None) -> tuple[str, str]:
+    """(accept_url, reject_url), valid for a week from now unless told."""
+    expires_at = expires_at or datetime.now(timezone.utc) + timedelta(days=7)
+    return handoff_links(handoff_id, rep_email, secret, base_url, expires_at)
+
+
+def lead_by_email(engine: Engine, email: str = "carla@acme-buyer.com") -> Lead:
+    with unit_of_work(engine) as session:
+        return session.scalars(select(Lead).where(Lead.email == email)).one()
+
+
+def events_of(engine: Engine, lead_id: int) -> list[LeadEvent]:
+    with unit_of_work(engine) as session:
+        return list(session.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead_id).order_by(LeadEvent.id)))
+
+
+def enrollments_of(engine: Engine, lead_id: int) -> list[NurtureEnrollment]:
+    with unit_of_work(engine) as session:
+        return list(session.scalars(select(NurtureEnrollment).where(NurtureEnrollment.lead_id == lead_id)))
