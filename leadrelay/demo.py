@@ -18,7 +18,8 @@ from leadrelay.engagement import engagement, record_engagement
 from leadrelay.funnel import funnel_report
 from leadrelay.importer import import_csv
 from leadrelay.wiring import build_services, use_services
-from models import InboundLead, Lead
+from leadrelay.feedback import answer_handoff
+from models import Handoff, InboundLead, Lead
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)  # a Monday morning
 DAYS = 21
@@ -29,6 +30,7 @@ ACTIVITY = ["email_open", "email_open", "email_click", "page_view", "pricing_pag
 def run_demo(directory: Path, lead_count: int, seed: int, console: Console) -> None:
     """Recreate `directory` with a demo database and outbox, and simulate DAYS days of leads."""
     from flows.pipeline import pipeline
+    from flows.sla import sla
 
     # The day-by-day lines below say what happened; Prefect's per-task lines would drown them.
     logging.getLogger("prefect").setLevel(logging.WARNING)
@@ -54,14 +56,42 @@ def run_demo(directory: Path, lead_count: int, seed: int, console: Console) -> N
                 session.add_all(InboundLead(received_at=as_of, source="form:contact-us", payload=lead) for lead in arrivals)
                 record_engagement(session, _activity(session, rng, as_of))
             result = pipeline(as_of=as_of)
+            with unit_of_work(wired.engine) as session:
+                answers = _rep_answers(session, rng, as_of + timedelta(hours=2, minutes=30))
+            breaches = sla(as_of=as_of + timedelta(hours=9))["breaches"]
             moved = ", ".join(f"{n} to {k.removeprefix('to_')}" for k, n in result["scoring"].items() if k.startswith("to_"))
-            console.print(f"day {day + 1:2d} ({as_of:%a %d %b}): {len(arrivals)} form fills; {moved or 'no stage changes'}")
+            console.print(f"day {day + 1:2d} ({as_of:%a %d %b}): {len(arrivals)} form fills; {moved or 'no stage changes'}; "
+                          f"{result['handoff'].get('claimed', 0)} handed off; {answers['accept']} accepted, "
+                          f"{answers['reject']} rejected; {_breach_summary(breaches)}")
 
         with unit_of_work(wired.engine) as session:
             report = funnel_report(session)
             hottest = session.scalars(select(Lead.email).order_by(Lead.score_total.desc())).first()
     cli_output.print_funnel(report)
-    console.print(f"\nExplore it: LEADRELAY_DATABASE_URL={url} leadrelay lead show {hottest}")
+    console.print(f"\nExplore it: LEADRELAY_DATABASE_URL={url} leadrelay lead show {hottest}", soft_wrap=True)
+
+
+def _rep_answers(session, rng: random.Random, as_of: datetime) -> dict[str, int]:
+    """Reps answer most handoffs from their link; some stay silent and the SLA flow steps in."""
+    answered = {"accept": 0, "reject": 0}
+    waiting = session.scalars(select(Handoff).where(Handoff.status == "open", Handoff.created_at < as_of - timedelta(hours=1)))
+    for handoff in list(waiting):
+        roll = rng.random()
+        if roll < 0.45:
+            decision, reason = "accept", None
+        elif roll < 0.7:
+            decision, reason = "reject", rng.choice(["no-budget", "bad-timing", "not-a-fit", "no-authority"])
+        else:
+            continue  # no answer: the deadline will pass
+        answer_handoff(session, handoff.id, handoff.rep_email, decision, reason, None, as_of,
+                       actor=f"rep:{handoff.rep_email} (demo)")
+        answered[decision] += 1
+    return answered
+
+
+def _breach_summary(breaches: dict[str, int]) -> str:
+    done = [f"{n} {action}" for action, n in breaches.items() if action != "claimed" and n]
+    return f"SLA breaches: {', '.join(done)}" if done else "no SLA breaches"
 
 
 def _activity(session, rng: random.Random, as_of: datetime) -> list[dict]:
