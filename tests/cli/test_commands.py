@@ -1,0 +1,91 @@
+"""The command line as a user meets it: output, exit codes, one-sentence errors."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from config.settings import get_settings
+from leadrelay import wiring
+from leadrelay.cli import app
+from tests.conftest import REPO
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A user's working directory with its own database and outbox, settings from the environment."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEADRELAY_DATABASE_URL", f"sqlite:///{tmp_path / 'leadrelay.db'}")
+    monkeypatch.setenv("LEADRELAY_CONFIG_DIR", str(tmp_path / "config"))
+    shutil.copytree(REPO / "config", tmp_path / "config", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    get_settings.cache_clear()
+    wiring._from_environment.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+    wiring._from_environment.cache_clear()
+
+
+def run(*args):
+    return runner.invoke(app, list(args))
+
+
+def test_import_then_lead_show_json_has_the_promised_shape(workdir):
+    (workdir / "leads.csv").write_text("email,first_name,title,team\nCarla@Acme.com,Carla,CEO,Blue\nbad,x,y,z\n")
+    assert run("init").exit_code == 0
+    result = run("import", "leads.csv", "--source", "fair")
+    assert result.exit_code == 0, result.output
+    assert "1 created, 0 merged into existing leads, 1 quarantined." in result.output
+
+    shown = run("lead", "show", "CARLA@acme.com", "--json")
+    assert shown.exit_code == 0
+    profile = json.loads(shown.stdout)
+    for key in ("email", "first_name", "last_name", "title", "company", "source", "attributes", "stage", "score",
+                "owner", "handoff", "history"):
+        assert key in profile
+    assert profile["attributes"] == {"team": "Blue"} and profile["source"] == "fair"
+    assert set(profile["score"]) >= {"total", "fit", "engagement", "tier", "breakdown"}
+    assert set(profile["history"][0]) == {"at", "kind", "actor", "detail"}
+
+    quarantined = json.loads(run("quarantine", "--json").stdout)
+    assert quarantined[0]["raw"] == "bad,x,y,z" and "not valid" in quarantined[0]["reason"]
+
+
+def test_funnel_json_has_stages_conversion_sla_and_sources(workdir):
+    run("init")
+    report = json.loads(run("funnel", "--json").stdout)
+    assert set(report) >= {"stages", "conversion", "sla", "by_source"}
+    assert set(report["sla"]) == {"met", "breached", "open"}
+
+
+@pytest.mark.parametrize("args, code, sentence", [
+    (("lead", "show", "nobody@example.com"), 1, "error: no lead has that email address."),
+    (("import", "missing.csv"), 1, "error: cannot read missing.csv"),
+    (("run", "nonsense"), 2, "error: unknown flow 'nonsense'"),
+    (("run", "pipeline", "--as-of", "yesterday-ish"), 2, "error: 'yesterday-ish' is not an ISO 8601 date"),
+    (("import", "leads.csv", "--list", "purchased"), 2, "error: --list must be internal or external"),
+])
+def test_mistakes_get_one_sentence_and_the_right_exit_code(workdir, args, code, sentence):
+    run("init")
+    (workdir / "leads.csv").write_text("email\na@b.com\n")
+    result = run(*args)
+    assert result.exit_code == code
+    assert sentence in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_broken_config_file_exits_2_naming_file_and_key(workdir):
+    path = workdir / "config" / "sla.yaml"
+    path.write_text(path.read_text().replace("hours_to_accept: 4", "hours_to_accept: soon", 1))
+    result = run("init")
+    assert result.exit_code == 2
+    assert "sla.yaml: tiers.hot.hours_to_accept:" in result.output and "Traceback" not in result.output
+
+
+def test_commands_before_init_say_what_to_do(workdir):
+    result = run("lead", "show", "a@b.com")
+    assert result.exit_code == 1
+    assert "run `leadrelay init` first" in result.output
