@@ -43,5 +43,6 @@ def history_row(
 
 
 def append_history(session: Session, rows: list[dict[str, Any]]) -> None:
+    # Core executemany on the table: the ORM's bulk insert ran one statement per row here.
     if rows:
-        session.execute(insert(LeadEvent), rows)
+        session.connection().execute(insert(LeadEvent.__table__), rows)

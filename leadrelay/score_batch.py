@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from leadrelay.history import append_history, history_row
@@ -80,17 +80,20 @@ def score_next_batch(session: Session, rules: ScoringRules, as_of: datetime, lim
                 enrollments.append({"lead_id": lead["id"], "reason": "unqualified", "status": "active",
                                     "step_index": 0, "entered_at": as_of, "next_due_at": as_of})
         updates.append(change)
-    # Leads whose stage stays are updated separately: a bulk update needs the same keys per row.
-    for keys, rows in _group_by_keys(updates).items():
-        session.execute(update(Lead), rows)
+    _bulk_update_leads(session, updates)
     append_history(session, history)
     if enrollments:
-        session.execute(insert(NurtureEnrollment), enrollments)
+        session.connection().execute(insert(NurtureEnrollment.__table__), enrollments)
     return outcome
 
 
-def _group_by_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
+def _bulk_update_leads(session: Session, rows: list[dict]) -> None:
+    """One executemany per set of columns (the ORM's bulk update ran a statement per row)."""
+    table = Lead.__table__
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
-    return groups
+        groups.setdefault(tuple(sorted(k for k in row if k != "id")), []).append(row)
+    for columns, group in groups.items():
+        statement = (update(table).where(table.c.id == bindparam("lead_id"))
+                     .values({column: bindparam(column) for column in columns}))
+        session.connection().execute(statement, [{**{c: r[c] for c in columns}, "lead_id": r["id"]} for r in group])
