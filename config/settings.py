@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     )
     sendgrid_secret_block: str | None = None
     sendgrid_host: str = "https://api.sendgrid.com"
+    # The Event Webhook's verification key (base64, as SendGrid shows it); unset: requests are not checked.
+    sendgrid_webhook_public_key: str | None = None
     from_email: str = "marketing@example.com"
     from_name: str = "leadrelay"
     postal_address: str = "leadrelay demo, 1 Example Street, 10115 Berlin, Germany"

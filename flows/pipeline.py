@@ -9,6 +9,7 @@ from flows.batches import until_drained
 from leadrelay.clock import parse_as_of
 from leadrelay.wiring import services
 from tasks.email import send_outbox
+from tasks.engagement import exit_nurture_batch
 from tasks.handoff import hand_off_batch
 from tasks.pipeline import intake_inbound_batch, score_lead_batch
 
@@ -22,6 +23,8 @@ def pipeline(as_of: datetime | None = None, batch_size: int | None = None) -> di
     return {
         "intake": until_drained(intake_inbound_batch, as_of, size),
         "scoring": until_drained(score_lead_batch, as_of, size),
+        # A lead that scoring made an MQL leaves its nurture track before it reaches a rep.
+        "nurture_exits": until_drained(exit_nurture_batch, as_of, size, "flow:pipeline"),
         "handoff": until_drained(hand_off_batch, as_of, size),
         "email": send_outbox(as_of, size),
     }

@@ -55,13 +55,21 @@ def import_(
     file: Path = typer.Argument(..., help="CSV file with an 'email' column."),
     source: Optional[str] = typer.Option(None, "--source", help="Source for rows without one (default: file name)."),
     list_kind: str = typer.Option("internal", "--list", help="internal or external list."),
+    activity: bool = typer.Option(False, "--activity", help="The file is web activity (email,kind,occurred_at[,source,id]), not leads."),
 ) -> None:
-    """Load leads from a CSV file; bad rows go to quarantine."""
+    """Load leads (or, with --activity, web activity) from a CSV file; bad rows go to quarantine."""
     from leadrelay.importer import import_csv
 
     if list_kind not in ("internal", "external"):
         raise UsageError(f"--list must be internal or external, not '{list_kind}'.")
     found = _ready_services()
+    if activity:
+        from leadrelay.activity_import import import_activity
+
+        counts = import_activity(file, found.engine, _as_of(None))
+        typer.echo(f"{counts.recorded} activities recorded, {counts.duplicates} duplicates skipped, "
+                   f"{counts.quarantined} quarantined; `leadrelay run engagement` applies them.")
+        return
     with cli_output.progress(f"importing {file.name}") as advance:
         counts = import_csv(file, _as_of(None), source, list_kind, found.engine, on_progress=advance)
     typer.echo(f"{counts.created} created, {counts.merged} merged into existing leads, {counts.quarantined} quarantined.")

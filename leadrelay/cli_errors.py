@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from typing import Callable
 
 import typer
@@ -61,6 +60,3 @@ def plain_errors(command: Callable) -> Callable:
 
     return wrapper
 
-
-def stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()

@@ -38,7 +38,6 @@ _CLOSED_MESSAGES = {
     HandoffStatus.accepted: "You already accepted this lead.",
     HandoffStatus.rejected: "You already rejected this lead.",
     HandoffStatus.reassigned: "This lead has since been passed to another rep; your answer was not needed.",
-    HandoffStatus.escalated: "This lead's deadline passed and it was escalated to your manager; your answer was not recorded.",
     HandoffStatus.recycled: "This lead's deadline passed and it went back to nurturing; your answer was not recorded.",
 }
 # Bidi overrides and marks: invisible, and able to make a note read differently than it is.

@@ -53,7 +53,6 @@ class HandoffStatus(StrEnum):
     accepted = "accepted"
     rejected = "rejected"
     reassigned = "reassigned"
-    escalated = "escalated"
     recycled = "recycled"
 
 

@@ -25,10 +25,11 @@ def handoff_context(session: Session, actor: str) -> HandoffContext:
 
 
 @task(name="hand-off-batch", cache_policy=NO_CACHE)
-def hand_off_batch(as_of: datetime, batch_size: int) -> dict[str, int]:
-    """Route one batch of new MQLs to reps, with deadlines and queued notifications."""
+def hand_off_batch(as_of: datetime, batch_size: int, actor: str = "flow:pipeline") -> dict[str, int]:
+    """Route one batch of new MQLs to reps, with deadlines and queued notifications.
+    `actor` is who the history names (the flow that runs it)."""
     with unit_of_work(services().engine) as session:
-        claimed = hand_off_new_mqls(session, handoff_context(session, "flow:pipeline"), as_of, batch_size)
+        claimed = hand_off_new_mqls(session, handoff_context(session, actor), as_of, batch_size)
     return {"claimed": claimed}
 
 

@@ -25,9 +25,10 @@ def intake_inbound_batch(as_of: datetime, batch_size: int) -> dict[str, int]:
 
 
 @task(name="score-lead-batch", cache_policy=NO_CACHE)
-def score_lead_batch(as_of: datetime, batch_size: int) -> dict[str, int]:
-    """Score one batch of new or changed leads and move their stages; returns counts."""
+def score_lead_batch(as_of: datetime, batch_size: int, actor: str = "flow:pipeline") -> dict[str, int]:
+    """Score one batch of new or changed leads and move their stages; returns counts.
+    `actor` is who the history names (the flow that runs it)."""
     rules = services().rules.scoring
     with unit_of_work(services().engine) as session:
-        outcome = score_next_batch(session, rules, as_of, batch_size, "flow:pipeline", current_flow_run_id())
+        outcome = score_next_batch(session, rules, as_of, batch_size, actor, current_flow_run_id())
     return {"claimed": outcome.claimed, **{f"to_{stage}": n for stage, n in outcome.stages.items()}}

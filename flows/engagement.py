@@ -1,0 +1,32 @@
+"""The engagement flow: turn stored engagement (SendGrid opens and clicks, imported web activity)
+into scores, and send the leads it makes sales-ready to a rep."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import flow
+
+from flows.batches import until_drained
+from leadrelay.clock import parse_as_of
+from leadrelay.wiring import services
+from tasks.email import send_outbox
+from tasks.engagement import exit_nurture_batch
+from tasks.handoff import hand_off_batch
+from tasks.pipeline import score_lead_batch
+
+ACTOR = "flow:engagement"
+
+
+@flow(name="engagement")
+def engagement(as_of: datetime | None = None, batch_size: int | None = None) -> dict[str, dict[str, int]]:
+    """Rescore leads flagged by new engagement (decay at `as_of`; `nurturing` -> `mql` over the
+    threshold), take new MQLs off their nurture track, hand them to reps and send the emails."""
+    as_of = parse_as_of(as_of)
+    size = batch_size or services().settings.batch_size
+    return {
+        "scoring": until_drained(score_lead_batch, as_of, size, ACTOR),
+        # Before the handoff, so the rep's email already shows the lead leaving its track.
+        "nurture_exits": until_drained(exit_nurture_batch, as_of, size, ACTOR),
+        "handoff": until_drained(hand_off_batch, as_of, size, ACTOR),
+        "email": send_outbox(as_of, size),
+    }
