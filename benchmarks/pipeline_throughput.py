@@ -4,7 +4,8 @@
 
 Seeds N synthetic leads straight into a fresh database (the import path is not what is measured),
 then times one `pipeline` flow run under Prefect's local server, which scores every lead, moves
-its stage and writes its history, batch by batch.
+its stage and writes its history, and routes every MQL to a rep with a rendered notification,
+batch by batch.
 """
 from __future__ import annotations
 
@@ -56,8 +57,11 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file in a temp dir")
     args = parser.parse_args()
 
-    url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    wired = build_services(get_settings().model_copy(update={"database_url": url}))
+    scratch = Path(tempfile.mkdtemp())
+    url = args.database_url or f"sqlite:///{scratch / 'bench.db'}"
+    # Notifications for the MQLs go to a scratch outbox, never the working directory's.
+    wired = build_services(get_settings().model_copy(update={"database_url": url, "outbox_dir": scratch / "outbox",
+                                                             "email_backend": "outbox"}))
     if wired.engine.dialect.name == "postgresql":
         with wired.engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
@@ -76,8 +80,9 @@ def main() -> None:
         events = session.scalar(select(func.count()).select_from(LeadEvent))
         waiting = session.scalar(select(func.count()).select_from(Lead).where(Lead.needs_scoring.is_(True)))
     scored = result["scoring"].get("claimed", 0)
-    print(f"pipeline flow: {scored} leads scored and staged in {elapsed:.1f}s = {scored / elapsed:,.0f} leads/s "
-          f"({events} history events; {waiting} left unscored; stages {result['scoring']})")
+    print(f"pipeline flow: {scored} leads scored and staged, {result['handoff'].get('claimed', 0)} handed off with "
+          f"{result['email'].get('sent', 0)} notifications, in {elapsed:.1f}s = {scored / elapsed:,.0f} leads/s "
+          f"({events} history events; {waiting} left unscored)")
 
 
 if __name__ == "__main__":
