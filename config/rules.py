@@ -9,7 +9,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from leadrelay.routing import RepsConfig, RoutingRules, check_routing_against_reps
+from leadrelay.rendering import TEMPLATES_DIR
 from leadrelay.scoring import ScoringRules
+from leadrelay.sequences import SequencesConfig, check_sequences
 from leadrelay.sla import SlaRules
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -54,6 +56,7 @@ class Rules:
     reps: RepsConfig
     routing: RoutingRules
     sla: SlaRules
+    sequences: SequencesConfig
 
 
 def load_rules(config_dir: Path) -> Rules:
@@ -62,8 +65,13 @@ def load_rules(config_dir: Path) -> Rules:
         reps=load_yaml_model(config_dir / "reps.yaml", RepsConfig),
         routing=load_yaml_model(config_dir / "routing.yaml", RoutingRules),
         sla=load_yaml_model(config_dir / "sla.yaml", SlaRules),
+        sequences=load_yaml_model(config_dir / "sequences.yaml", SequencesConfig),
     )
     problems = check_routing_against_reps(rules.routing, rules.reps)
     if problems:
         raise ConfigError(f"{config_dir / 'routing.yaml'}: {problems[0].rstrip('.')}.")
+    problems = check_sequences(rules.sequences, TEMPLATES_DIR)
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise ConfigError(f"{config_dir / 'sequences.yaml'}: {problems[0].rstrip('.')}{more}.")
     return rules

@@ -6,7 +6,8 @@ from prefect import serve
 from flows.registry import FLOWS
 
 # How often each flow runs; prefect.yaml carries the same schedules for `prefect deploy --all`.
-SCHEDULES = {"pipeline": "*/5 * * * *", "sla": "*/15 * * * *"}
+SCHEDULES = {"pipeline": "*/5 * * * *", "nurture": "*/15 * * * *", "sla": "*/15 * * * *",
+             "engagement": "*/10 * * * *", "report": "0 7 * * *"}
 
 
 def serve_all() -> None:

@@ -27,6 +27,12 @@ def _as_of(value: str | None):
         raise UsageError(str(exc)) from None
 
 
+def _services():
+    from leadrelay.wiring import services
+
+    return services()
+
+
 def _ready_services():
     """Settings, rules and a database that `leadrelay init` has set up."""
     from leadrelay.db import require_schema
@@ -159,6 +165,41 @@ def feedback(
     except FeedbackError as exc:
         raise NotFound(str(exc)) from None
     typer.echo(f"{outcome.lead_email} is now {outcome.stage}. {outcome.message}")
+
+
+@app.command()
+@plain_errors
+def preview(
+    template: str = typer.Argument(..., help="A nurture template name, e.g. nurture_timing_guide."),
+    lead: Optional[str] = typer.Option(None, "--lead", help="Render for this lead (default: a sample lead)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write HTML here (and the text beside it, .txt)."),
+) -> None:
+    """Render an email template to HTML and text."""
+    from leadrelay.db import unit_of_work
+    from leadrelay.lead_profile import find_lead, lead_profile
+    from leadrelay.nurture_email import preview_template
+    from leadrelay.rendering import TEMPLATES_DIR, Sender
+
+    if not (TEMPLATES_DIR / f"{template}.html").exists() or not template.startswith("nurture_"):
+        names = sorted(p.stem for p in TEMPLATES_DIR.glob("nurture_*.html") if p.stem != "nurture_layout")
+        raise UsageError(f"no nurture template '{template}'; choose one of {', '.join(names)}.")
+    found = _ready_services() if lead else None
+    profile = None
+    if lead:
+        with unit_of_work(found.engine) as session:
+            record = find_lead(session, lead)
+            if record is None:
+                raise NotFound("no lead has that email address.")
+            profile = lead_profile(session, record)
+    settings = (found or _services()).settings
+    html, text = preview_template(template, profile, Sender(settings.from_email, settings.from_name,
+                                                            settings.postal_address), settings.base_url)
+    if out:
+        out.write_text(html, encoding="utf-8")
+        out.with_suffix(".txt").write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out} and {out.with_suffix('.txt')}")
+    else:
+        typer.echo(text)
 
 
 @app.command()

@@ -82,3 +82,21 @@ def sla_summary(session: Session, cohort) -> dict[str, int]:
         else:
             summary["met"] += count
     return summary
+
+
+def funnel_markdown(report: dict[str, Any], as_of: datetime) -> str:
+    """The funnel as a markdown table, for the Prefect UI."""
+    lines = [f"# Lead funnel at {as_of:%Y-%m-%d %H:%M} UTC", "", "| stage | reached | conversion |", "| --- | ---: | ---: |"]
+    previous = None
+    for stage, count in report["stages"].items():
+        rate = report["conversion"].get(f"{previous}->{stage}") if previous else None
+        lines.append(f"| {stage} | {count} | {'' if rate is None else f'{rate:.0%}'} |")
+        previous = stage
+    sla = report["sla"]
+    lines += ["", f"SLA: {sla['met']} met, {sla['breached']} breached, {sla['open']} open", "",
+              "| source | " + " | ".join(report["stages"]) + " |", "| --- |" + " ---: |" * len(report["stages"])]
+    for source, data in report["by_source"].items():
+        # Source names come from input files: keep them from breaking the table.
+        safe = source.replace("|", "/").replace("\n", " ")
+        lines.append(f"| {safe} | " + " | ".join(str(n) for n in data["stages"].values()) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,32 @@
+"""The nurture flow's task: one batch of due enrollments, one unit of work."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlmodel import Session
+
+from leadrelay.db import unit_of_work
+from leadrelay.history import current_flow_run_id
+from leadrelay.link_secret import link_secret
+from leadrelay.nurture_batch import NurtureContext, nurture_next_batch
+from leadrelay.rendering import Sender
+from leadrelay.wiring import services
+
+
+def nurture_context(session: Session, actor: str) -> NurtureContext:
+    found = services()
+    settings = found.settings
+    return NurtureContext(sequences=found.rules.sequences, secret=link_secret(session, settings),
+                          base_url=settings.base_url,
+                          sender=Sender(settings.from_email, settings.from_name, settings.postal_address),
+                          actor=actor, flow_run_id=current_flow_run_id())
+
+
+@task(name="nurture-batch", cache_policy=NO_CACHE)
+def nurture_batch(as_of: datetime, batch_size: int, actor: str = "flow:nurture") -> dict[str, int]:
+    """Act on one batch of enrollments due at `as_of`: queue steps, defer, exit or finish tracks."""
+    with unit_of_work(services().engine) as session:
+        outcome = nurture_next_batch(session, nurture_context(session, actor), as_of, batch_size)
+    return {"claimed": outcome.claimed, **outcome.counts}
