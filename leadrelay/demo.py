@@ -19,7 +19,8 @@ from leadrelay.funnel import funnel_report
 from leadrelay.importer import import_csv
 from leadrelay.wiring import build_services, use_services
 from leadrelay.feedback import answer_handoff
-from models import Handoff, InboundLead, Lead
+from leadrelay.sendgrid_events import apply_events
+from models import Handoff, InboundLead, Lead, OutboxEmail
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)  # a Monday morning
 DAYS = 21
@@ -29,6 +30,8 @@ ACTIVITY = ["email_open", "email_open", "email_click", "page_view", "pricing_pag
 
 def run_demo(directory: Path, lead_count: int, seed: int, console: Console) -> None:
     """Recreate `directory` with a demo database and outbox, and simulate DAYS days of leads."""
+    from flows.engagement import engagement as engagement_flow
+    from flows.nurture import nurture
     from flows.pipeline import pipeline
     from flows.sla import sla
 
@@ -59,10 +62,17 @@ def run_demo(directory: Path, lead_count: int, seed: int, console: Console) -> N
             with unit_of_work(wired.engine) as session:
                 answers = _rep_answers(session, rng, as_of + timedelta(hours=2, minutes=30))
             breaches = sla(as_of=as_of + timedelta(hours=9))["breaches"]
+            # Nurture runs in the European morning and the American one, so windows open for both.
+            nurtured = sum(nurture(as_of=as_of + timedelta(hours=h))["email"].get("sent", 0) for h in (1, 13))
+            with unit_of_work(wired.engine) as session:
+                reactions = _recipients_react(session, rng, as_of, as_of + timedelta(hours=14))
+            back = engagement_flow(as_of=as_of + timedelta(hours=15))["handoff"].get("claimed", 0)
             moved = ", ".join(f"{n} to {k.removeprefix('to_')}" for k, n in result["scoring"].items() if k.startswith("to_"))
             console.print(f"day {day + 1:2d} ({as_of:%a %d %b}): {len(arrivals)} form fills; {moved or 'no stage changes'}; "
                           f"{result['handoff'].get('claimed', 0)} handed off; {answers['accept']} accepted, "
-                          f"{answers['reject']} rejected; {_breach_summary(breaches)}")
+                          f"{answers['reject']} rejected; {_breach_summary(breaches)}; {nurtured} nurture emails, "
+                          f"{reactions['click']} clicks, {reactions['unsubscribe']} unsubscribes, "
+                          f"{reactions['bounce']} bounces; {back} back to sales after nurture")
 
         with unit_of_work(wired.engine) as session:
             report = funnel_report(session)
@@ -87,6 +97,24 @@ def _rep_answers(session, rng: random.Random, as_of: datetime) -> dict[str, int]
                        actor=f"rep:{handoff.rep_email} (demo)")
         answered[decision] += 1
     return answered
+
+
+def _recipients_react(session, rng: random.Random, since: datetime, as_of: datetime) -> dict[str, int]:
+    """Recipients of today's nurture emails click, unsubscribe or bounce, as SendGrid's webhook
+    would report it; the same code path as POST /webhooks/sendgrid applies the events."""
+    sent = session.execute(select(OutboxEmail.id, OutboxEmail.to_email).where(
+        OutboxEmail.kind == "nurture", OutboxEmail.created_at >= since, OutboxEmail.created_at <= as_of)).all()
+    events, counts = [], {"click": 0, "unsubscribe": 0, "bounce": 0}
+    for outbox_id, email in sent:
+        roll = rng.random()
+        kind = "unsubscribe" if roll < 0.04 else "bounce" if roll < 0.06 else "click" if roll < 0.35 else None
+        for n in range(rng.randint(2, 4) if kind == "click" else 1 if kind else 0):
+            events.append({"email": email, "event": kind, "timestamp": int(as_of.timestamp()) - 600 * n,
+                           "sg_event_id": f"demo-{outbox_id}-{kind}-{n}", "url": "https://example.com/pricing"})
+        if kind:
+            counts[kind] += 1
+    apply_events(session, events, as_of)
+    return counts
 
 
 def _breach_summary(breaches: dict[str, int]) -> str:
