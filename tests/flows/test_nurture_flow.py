@@ -9,6 +9,8 @@ from sqlmodel import Session
 
 from flows.nurture import nurture
 from leadrelay.email.backends import build_sendgrid_body
+from leadrelay.sendgrid_events import apply_events
+from leadrelay.suppression import suppress
 from models import Handoff, LeadEvent, NurtureEnrollment, OutboxEmail, Suppression
 from tests.factories import add_lead
 from tests.support.fake_sendgrid import mail_send_errors, mail_send_validator
@@ -131,3 +133,26 @@ def test_the_frequency_cap_holds_across_two_tracks(services):
         assert sum(1 for other in times[index:] if other - at < timedelta(days=7)) <= 2
     deferred = [d for k, d in events(services.engine, lead_id) if k == "nurture_deferred"]
     assert [d["reason"] for d in deferred] == ["frequency-cap"]
+
+
+@pytest.mark.parametrize("how", ["sendgrid-event", "link"])
+def test_nothing_goes_out_after_the_lead_unsubscribes(services, how):
+    enrol(services.engine, "carla@acme.example")
+    nurture(as_of=MONDAY_9AM_BERLIN)
+    assert len(sent_to(services, "carla@acme.example")) == 1
+
+    later = MONDAY_9AM_BERLIN + timedelta(days=1)
+    with Session(services.engine) as session:
+        if how == "sendgrid-event":
+            apply_events(session, [{"email": "Carla@acme.example", "event": "unsubscribe", "sg_event_id": "ev-1",
+                                    "timestamp": int(later.timestamp())}], later)
+        else:
+            suppress(session, "carla@acme.example", "unsubscribed", "link", later, "web:unsubscribe")
+        session.commit()
+
+    for days in (7, 14, 30):
+        nurture(as_of=MONDAY_9AM_BERLIN + timedelta(days=days))
+    assert len(sent_to(services, "carla@acme.example")) == 1
+    with Session(services.engine) as session:
+        enrollment = session.scalars(select(NurtureEnrollment)).one()
+    assert enrollment.status == "exited"
