@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from leadrelay.clock import parse_as_of
-from leadrelay.csv_records import CsvHeaderError, CsvRecord, decode, read_records
+from leadrelay.csv_records import CsvHeaderError, CsvRecord, decode, in_batches, read_records
 from leadrelay.db import unit_of_work
 from leadrelay.engagement import lead_ids_by_email, record_new_engagement
 from leadrelay.importer import IMPORT_BATCH, ImportFailed
@@ -60,7 +60,7 @@ def import_activity(path: Path, engine: Engine, as_of: datetime) -> ActivityCoun
     if missing:
         raise ImportFailed(f"{path} cannot be imported: the header has no '{missing[0]}' column.")
     counts = ActivityCounts()
-    for batch in _chunks(records, IMPORT_BATCH):
+    for batch in in_batches(records, IMPORT_BATCH):
         with unit_of_work(engine) as session:
             _import_batch(session, batch, path.name, as_of, counts)
     return counts
@@ -114,12 +114,3 @@ def _parse_row(record: CsvRecord) -> dict[str, Any] | str:
             "external_id": f"activity:{row_id}" if row_id else None, "detail": {}}
 
 
-def _chunks(records: Iterable[CsvRecord], size: int) -> Iterator[list[CsvRecord]]:
-    batch: list[CsvRecord] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 
 # A quoted field may span lines; a quote left open longer than this is a broken line.
 MAX_LINES_PER_RECORD = 20
@@ -82,3 +82,15 @@ def _record_at(lines: list[str], start: int, header: list[str]) -> tuple[CsvReco
         return CsvRecord(line_no, chunk.rstrip("\r\n"), dict(zip(header, row))), used
     raw = lines[start].rstrip("\r\n")
     return CsvRecord(line_no, raw, None, f"line {line_no} is malformed CSV (a quote is not closed)"), 1
+
+
+def in_batches(records: Iterable[CsvRecord], size: int) -> Iterator[list[CsvRecord]]:
+    """The records in lists of `size` (the last may be shorter)."""
+    batch: list[CsvRecord] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable
 
 from sqlalchemy.engine import Engine
 
-from leadrelay.csv_records import CsvHeaderError, CsvRecord, decode, read_records
+from leadrelay.csv_records import CsvHeaderError, CsvRecord, decode, in_batches, read_records
 from leadrelay.db import unit_of_work
 from leadrelay.intake import Rejected, normalise_lead
 from leadrelay.intake_store import IntakeCounts, IntakeItem, store_intake
@@ -17,17 +17,6 @@ IMPORT_BATCH = 1000
 
 class ImportFailed(Exception):
     """The file as a whole could not be imported; the message is one sentence."""
-
-
-def _batches(records: Iterable[CsvRecord], size: int) -> Iterator[list[CsvRecord]]:
-    batch: list[CsvRecord] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def intake_item(record: CsvRecord, file_name: str, default_source: str) -> IntakeItem:
@@ -54,7 +43,7 @@ def import_csv(path: Path, as_of: datetime, source: str | None = None, list_kind
     total_lines = max(text.count("\n"), 1)
     default_source = source or path.stem
     counts = IntakeCounts()
-    for batch in _batches(records, IMPORT_BATCH):
+    for batch in in_batches(records, IMPORT_BATCH):
         items = [intake_item(record, path.name, default_source) for record in batch]
         with unit_of_work(engine) as session:
             counts.add(store_intake(session, items, as_of, actor=f"import:{path.name}", list_kind=list_kind))
