@@ -14,17 +14,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from leadrelay.clock import parse_as_of
-from leadrelay.csv_records import CsvHeaderError, CsvRecord, decode, in_batches, read_records
+from leadrelay.csv_records import CsvRecord, in_batches
 from leadrelay.db import unit_of_work
 from leadrelay.engagement import lead_ids_by_email, record_new_engagement
-from leadrelay.importer import IMPORT_BATCH, ImportFailed
+from leadrelay.importer import IMPORT_BATCH, ImportFailed, open_csv
 from leadrelay.suppression import normalise_email
-from models import Lead, QuarantineEntry
+from models import QuarantineEntry
 
 KINDS = frozenset({"page_view", "pricing_page_view", "content_download", "webinar_attended", "demo_request",
                    "email_open", "email_click"})
@@ -48,14 +48,7 @@ def import_activity(path: Path, engine: Engine, as_of: datetime) -> ActivityCoun
 
     Raises ImportFailed (one sentence) when the file cannot be read or lacks a required column.
     """
-    try:
-        text = decode(path.read_bytes())
-    except OSError as exc:
-        raise ImportFailed(f"cannot read {path}: {exc.strerror or exc}.") from None
-    try:
-        header, records = read_records(text)
-    except CsvHeaderError as exc:
-        raise ImportFailed(f"{path} cannot be imported: {exc}.") from None
+    _, header, records = open_csv(path)
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise ImportFailed(f"{path} cannot be imported: the header has no '{missing[0]}' column.")

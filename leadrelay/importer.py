@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from sqlalchemy.engine import Engine
 
@@ -19,6 +19,19 @@ class ImportFailed(Exception):
     """The file as a whole could not be imported; the message is one sentence."""
 
 
+def open_csv(path: Path) -> tuple[str, list[str], Iterator[CsvRecord]]:
+    """The file's text, header and records; ImportFailed (one sentence) when it can't be read as CSV."""
+    try:
+        text = decode(path.read_bytes())
+    except OSError as exc:
+        raise ImportFailed(f"cannot read {path}: {exc.strerror or exc}.") from None
+    try:
+        header, records = read_records(text)
+    except CsvHeaderError as exc:
+        raise ImportFailed(f"{path} cannot be imported: {exc}.") from None
+    return text, header, records
+
+
 def intake_item(record: CsvRecord, file_name: str, default_source: str) -> IntakeItem:
     origin = f"{file_name} line {record.line_no}"
     if record.values is None:
@@ -32,14 +45,7 @@ def import_csv(path: Path, as_of: datetime, source: str | None = None, list_kind
 
     `on_progress(done, total)` is called after each batch with counts of physical lines.
     """
-    try:
-        text = decode(path.read_bytes())
-    except OSError as exc:
-        raise ImportFailed(f"cannot read {path}: {exc.strerror or exc}.") from None
-    try:
-        _, records = read_records(text)
-    except CsvHeaderError as exc:
-        raise ImportFailed(f"{path} cannot be imported: {exc}.") from None
+    text, _, records = open_csv(path)
     total_lines = max(text.count("\n"), 1)
     default_source = source or path.stem
     counts = IntakeCounts()
