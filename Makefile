@@ -1,4 +1,4 @@
-# `make demo` and `make test` work on a fresh clone: they create .venv and install what they need.
+# `make demo` and `make test` work on a fresh clone: they create .venv and install the locked set.
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -6,12 +6,14 @@ BIN := $(VENV)/bin
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench bench-speed-to-lead lock clean
 
-$(BIN)/.installed: pyproject.toml
+# requirements.lock pins every package (direct and transitive) to the tested set; pyproject.toml
+# says what we need and why. Upgrading: `make lock`, run `make test`, commit both files.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -24,6 +26,15 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/pipeline_throughput.py --leads 100000
+
+bench-speed-to-lead: install
+	$(BIN)/python benchmarks/speed_to_lead.py
+
+# Resolve the newest versions pyproject.toml allows into requirements.lock (needs the registry).
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra demo --python-version 3.11 --upgrade -o requirements.lock
 
 clean:
 	rm -rf $(VENV) demo outbox leadrelay.db leadrelay.db-*

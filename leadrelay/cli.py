@@ -230,6 +230,10 @@ def demo(
     seed: int = typer.Option(7, "--seed", help="Random seed, for a repeatable demo."),
 ) -> None:
     """Seed sample leads and run weeks of the lifecycle with as_of advancing; print the funnel."""
+    import importlib.util
+
+    if importlib.util.find_spec("faker") is None:
+        raise UsageError("the demo needs its sample-data package: pip install 'leadrelay[demo]' (make demo does).")
     from leadrelay.demo import run_demo
 
     run_demo(directory, leads, seed, cli_output.console())
