@@ -89,9 +89,12 @@ def run(flow: str = typer.Argument(..., help="pipeline, nurture, sla, engagement
 
     if flow not in registry.FLOWS:
         raise UsageError(f"unknown flow '{flow}'; choose one of {', '.join(registry.FLOWS)}.")
+    from leadrelay.prefect_server import prefect_api
+
     moment = _as_of(as_of)
     _ready_services()
-    result = registry.FLOWS[flow](as_of=moment)
+    with prefect_api():
+        result = registry.FLOWS[flow](as_of=moment)
     typer.echo(json.dumps(result, indent=2, default=str))
 
 
@@ -214,12 +217,28 @@ def web(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Optio
 
 @app.command()
 @plain_errors
-def serve() -> None:
-    """Serve every deployment with its schedule (Prefect runner); stop with Ctrl-C."""
+def serve(port: int = typer.Option(4200, "--port", help="Port of the Prefect server started when PREFECT_API_URL is not set.")) -> None:
+    """Serve every deployment in prefect.yaml with its schedule and triggers; stop with Ctrl-C."""
     from flows.deployments import serve_all
+    from leadrelay.prefect_server import prefect_api
 
     _ready_services()
-    serve_all()
+    with prefect_api(with_services=True, port=port) as url:
+        typer.echo(f"Prefect API at {url}; the UI is at {url.removesuffix('/api')}")
+        serve_all()
+
+
+@app.command()
+@plain_errors
+def automations(block: str = typer.Option(..., "--block", help="The notification block, as TYPE/NAME (`prefect block ls`).")) -> None:
+    """Create the automations (SLA breach, failed or crashed run) on the server PREFECT_API_URL names."""
+    from leadrelay.automations import install_automations
+    from leadrelay.prefect_server import configured_api_url
+
+    if not configured_api_url():
+        raise UsageError("automations live on a Prefect server: set PREFECT_API_URL to it first.")
+    for name in install_automations(block):
+        typer.echo(f"automation ready: {name} (notifies {block})")
 
 
 @app.command()

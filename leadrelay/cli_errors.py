@@ -10,7 +10,9 @@ from pydantic import ValidationError
 
 from config.rules import ConfigError
 from leadrelay.db import DatabaseError
+from leadrelay.automations import AutomationError
 from leadrelay.importer import ImportFailed
+from leadrelay.prefect_server import PrefectServerError
 
 OPERATIONAL = 1  # something failed while running
 USAGE = 2  # a usage or config error
@@ -44,11 +46,11 @@ def plain_errors(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except typer.Exit:
             raise
-        except (ConfigError, UsageError) as exc:
+        except (ConfigError, UsageError, AutomationError) as exc:
             _fail(str(exc), USAGE)
         except ValidationError as exc:
             _fail(_settings_message(exc), USAGE)
-        except (DatabaseError, ImportFailed, NotFound) as exc:
+        except (DatabaseError, ImportFailed, NotFound, PrefectServerError) as exc:
             _fail(str(exc), OPERATIONAL)
         except KeyboardInterrupt:
             _fail("interrupted.", OPERATIONAL)

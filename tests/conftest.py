@@ -21,11 +21,13 @@ POSTGRES_URL = os.environ.get("LEADRELAY_TEST_POSTGRES_URL")
 # CI sets these: a skipped PostgreSQL or browser test is then a failure, not a quiet pass.
 REQUIRE_POSTGRES = os.environ.get("LEADRELAY_REQUIRE_POSTGRES") == "1"
 REQUIRE_BROWSER = os.environ.get("LEADRELAY_REQUIRE_BROWSER") == "1"
+REQUIRE_PREFECT_SERVER = os.environ.get("LEADRELAY_REQUIRE_PREFECT_SERVER") == "1"
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgres: needs LEADRELAY_TEST_POSTGRES_URL")
     config.addinivalue_line("markers", "browser: needs a headless Chromium")
+    config.addinivalue_line("markers", "prefect_server: starts a real Prefect server (LEADRELAY_TEST_PREFECT_SERVER=1)")
 
 
 _required_skips: list[str] = []
@@ -33,13 +35,14 @@ _required_skips: list[str] = []
 
 def pytest_runtest_logreport(report):
     if report.skipped and ((REQUIRE_POSTGRES and "postgres" in report.keywords) or
-                           (REQUIRE_BROWSER and "browser" in report.keywords)):
+                           (REQUIRE_BROWSER and "browser" in report.keywords) or
+                           (REQUIRE_PREFECT_SERVER and "prefect_server" in report.keywords)):
         _required_skips.append(report.nodeid)
 
 
 def pytest_sessionfinish(session, exitstatus):
     if _required_skips:
-        print(f"\n{len(_required_skips)} required PostgreSQL/browser tests were skipped:")
+        print(f"\n{len(_required_skips)} required PostgreSQL/browser/Prefect server tests were skipped:")
         for nodeid in _required_skips[:20]:
             print(f"  {nodeid}")
         session.exitstatus = 1
