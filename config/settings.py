@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     send_retry_base_seconds: float = Field(default=30, gt=0)
     # How long one send run waits for retries that fall due soon, before leaving them to the next run.
     send_max_wait_seconds: float = Field(default=20, ge=0)
+    # Form intake (`POST /forms/{name}`): the largest body read, in bytes; a larger post gets 413
+    # and only its first bytes are read, so a huge post never sits in memory.
+    form_max_bytes: int = Field(default=16384, ge=1)
+    # Unsigned form posts per client IP per minute (a token bucket, in memory, per process); 0: no limit.
+    form_rate_per_minute: int = Field(default=30, ge=0)
+    # Shared secret for server-to-server form posts signed with `X-Leadrelay-Signature: sha256=<hex
+    # HMAC-SHA256 of the raw body>`; signed posts skip the rate limit and the honeypot check.
+    form_secret: SecretStr | None = None
+    # 1: refuse unsigned form posts (401), for deployments where only servers post forms.
+    form_require_signature: bool = False
 
     def rules_dir(self) -> Path:
         """Where the YAML rules live: the setting, else ./config if it has them, else the bundled ones."""

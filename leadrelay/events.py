@@ -25,6 +25,10 @@ def lead_resource(lead_id: int) -> dict[str, str]:
 def emit(event: str, resource: dict[str, str], payload: dict[str, Any] | None = None) -> None:
     """Send one event to the Prefect server when one is configured; never raises (an event that
     cannot be sent must not undo the work it reports)."""
+    from leadrelay.prefect_server import configured_api_url
+
+    if not configured_api_url():
+        return  # no server to tell: Prefect would start a temporary one just for this event
     try:
         from prefect.events import emit_event
 

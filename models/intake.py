@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import JSONType, UTCDateTime
@@ -14,12 +14,16 @@ class InboundLead(SQLModel, table=True):
     """A raw submission from a form or integration, turned into a lead by the pipeline."""
 
     __tablename__ = "inbound_lead"
+    # A client's submission_id is stored once per form (source); NULLs never conflict.
+    __table_args__ = (UniqueConstraint("source", "submission_id", name="uq_inbound_lead_source_submission_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     source: str = Field(max_length=100)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     processed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True))
+    # Optional idempotency key a form client sends, so a retried post makes one row (and one lead).
+    submission_id: str | None = Field(default=None, max_length=200)
 
 
 class QuarantineEntry(SQLModel, table=True):

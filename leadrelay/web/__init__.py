@@ -1,4 +1,4 @@
-"""The small web app: signed rep links (and, later, unsubscribe, the SendGrid webhook, form intake).
+"""The small web app: signed rep links, unsubscribe, the SendGrid webhook and form intake.
 
 `create_app()` builds it; each concept is one APIRouter module (`handoff_routes`, ...) whose
 handlers only parse the request and call a plain function; pages are rendered by `pages`.
