@@ -13,3 +13,12 @@ def until_drained(batch_task: Callable[..., dict[str, int]], *args) -> dict[str,
         if not counts.get("claimed"):
             return dict(totals)
         totals.update(counts)
+
+
+def add_pass(totals: dict[str, dict[str, int]], more: dict[str, dict[str, int]]) -> None:
+    """Add one more pass's counts, step by step, into `totals` (a snapshot such as
+    `still_pending` takes the newer value)."""
+    for step, counts in more.items():
+        added = Counter(totals.get(step, {}))
+        added.update({k: v for k, v in counts.items() if k != "still_pending"})
+        totals[step] = {**dict(added), **({"still_pending": counts["still_pending"]} if "still_pending" in counts else {})}

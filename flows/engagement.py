@@ -7,6 +7,7 @@ from datetime import datetime
 from prefect import flow
 
 from flows.batches import until_drained
+from flows.run_visibility import publish_counts, run_name
 from leadrelay.clock import parse_as_of
 from leadrelay.wiring import services
 from tasks.email import send_outbox
@@ -17,16 +18,20 @@ from tasks.pipeline import score_lead_batch
 ACTOR = "flow:engagement"
 
 
-@flow(name="engagement")
+# Retrying is safe: every batch claims only what is left and the outbox sends each email once.
+# Half an hour: rescoring runs at about 2,000 leads/s, so even a big campaign's clicks fit well inside.
+@flow(name="engagement", flow_run_name=run_name, timeout_seconds=1800, retries=1, retry_delay_seconds=30)
 def engagement(as_of: datetime | None = None, batch_size: int | None = None) -> dict[str, dict[str, int]]:
     """Rescore leads flagged by new engagement (decay at `as_of`; `nurturing` -> `mql` over the
     threshold), take new MQLs off their nurture track, hand them to reps and send the emails."""
     as_of = parse_as_of(as_of)
     size = batch_size or services().settings.batch_size
-    return {
+    totals = {
         "scoring": until_drained(score_lead_batch, as_of, size, ACTOR),
         # Before the handoff, so the rep's email already shows the lead leaving its track.
         "nurture_exits": until_drained(exit_nurture_batch, as_of, size, ACTOR),
         "handoff": until_drained(hand_off_batch, as_of, size, ACTOR),
         "email": send_outbox(as_of, size),
     }
+    publish_counts(totals)
+    return totals

@@ -7,6 +7,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.run_visibility import publish_counts, run_name
 from leadrelay.clock import parse_as_of
 from leadrelay.db import unit_of_work
 from leadrelay.funnel import funnel_markdown, funnel_report
@@ -19,11 +20,14 @@ def build_funnel() -> dict:
         return funnel_report(session)
 
 
-@flow(name="report")
+# Retrying is safe: the report only reads, and republishing its artifacts adds a version.
+# Ten minutes: a handful of aggregate queries, seconds even on a million leads.
+@flow(name="report", flow_run_name=run_name, timeout_seconds=600, retries=1, retry_delay_seconds=30)
 def report(as_of: datetime | None = None) -> dict:
     """Compute the funnel (stages, conversion, SLA, by source) and publish it as an artifact."""
     as_of = parse_as_of(as_of)
     funnel = build_funnel()
     create_markdown_artifact(key="leadrelay-funnel", markdown=funnel_markdown(funnel, as_of),
                              description="Lead funnel, SLA and sources")
+    publish_counts({"funnel": funnel["stages"], "sla": funnel["sla"]})
     return funnel

@@ -29,9 +29,9 @@ def exit_enrollments(session: Session, lead_ids: list[int], exit_reason: str, as
 
 
 def exit_nurture_for_mqls(session: Session, as_of: datetime, limit: int, actor: str,
-                          flow_run_id: str | None = None) -> int:
+                          flow_run_id: str | None = None) -> list[int]:
     """Claim up to `limit` active enrollments of leads that are now MQLs and exit them with reason
-    `became-mql`; returns how many were claimed (0 when none are left).
+    `became-mql`; returns the lead of each claimed enrollment (empty when none are left).
 
     Rows are locked for this transaction, skipping rows another worker holds (PostgreSQL), so the
     nurture flow never sends the next step to a lead that is on its way to a rep.
@@ -42,7 +42,9 @@ def exit_nurture_for_mqls(session: Session, as_of: datetime, limit: int, actor: 
              .order_by(NurtureEnrollment.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=NurtureEnrollment)
-    return _exit(session, list(session.scalars(query)), BECAME_MQL, as_of, actor, flow_run_id)
+    enrollments = list(session.scalars(query))
+    _exit(session, enrollments, BECAME_MQL, as_of, actor, flow_run_id)
+    return [enrollment.lead_id for enrollment in enrollments]
 
 
 def _exit(session: Session, enrollments: list[NurtureEnrollment], exit_reason: str, as_of: datetime, actor: str,

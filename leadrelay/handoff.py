@@ -5,7 +5,7 @@ when a run is retried: the claim only finds MQLs without an open handoff.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +38,30 @@ class HandoffContext:
     sender: Sender
     actor: str
     flow_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HandedOff:
+    """A handoff opened in this unit of work, as the run's log and events tell it: ids, the rep
+    (staff) and the deadline; nothing about the lead but its id."""
+
+    lead_id: int
+    handoff_id: int
+    rep_email: str
+    tier: str
+    due_at: datetime
+
+
+@dataclass
+class HandoffOutcome:
+    claimed: int = 0  # MQLs claimed, including those nobody could take
+    handed_off: list[HandedOff] = field(default_factory=list)
+
+
+def handed_off(handoffs: list[Handoff], leads: list[Lead]) -> list[HandedOff]:
+    """`HandedOff` records for handoffs `hand_off` opened for `leads` (call after it returned)."""
+    tiers = {lead.id: lead.tier for lead in leads}
+    return [HandedOff(h.lead_id, h.id, h.rep_email, tiers[h.lead_id], h.due_at) for h in handoffs]
 
 
 def claim_new_mqls(session: Session, limit: int) -> list[Lead]:
@@ -135,7 +159,9 @@ def _routing_view(lead: Lead) -> dict[str, Any]:
     return view
 
 
-def hand_off_new_mqls(session: Session, ctx: HandoffContext, as_of: datetime, limit: int) -> int:
-    """Claim up to `limit` MQLs without a handoff and hand them off; returns how many were handed off
-    (a lead nobody can take stays an MQL, so counting it would make the caller claim it forever)."""
-    return len(hand_off(session, claim_new_mqls(session, limit), ctx, as_of))
+def hand_off_new_mqls(session: Session, ctx: HandoffContext, as_of: datetime, limit: int) -> HandoffOutcome:
+    """Claim up to `limit` MQLs without a handoff and hand them off; returns how many were claimed and
+    the handoffs opened. A lead nobody can take stays an MQL and is claimed again by the next batch,
+    so a caller looping until nothing is left must stop on no handoffs, not on no claims."""
+    leads = claim_new_mqls(session, limit)
+    return HandoffOutcome(claimed=len(leads), handed_off=handed_off(hand_off(session, leads, ctx, as_of), leads))

@@ -61,6 +61,7 @@ class NurtureContext:
 class NurtureOutcome:
     claimed: int = 0
     counts: Counter = field(default_factory=Counter)  # sent, deferred, exited, finished, enrolled
+    lead_ids: list[int] = field(default_factory=list)  # the leads of the claimed enrollments
 
 
 def claim_due_enrollments(session: Session, as_of: datetime, limit: int) -> list[NurtureEnrollment]:
@@ -90,7 +91,7 @@ def nurture_next_batch(session: Session, ctx: NurtureContext, as_of: datetime, l
     outcome = NurtureOutcome(claimed=len(enrollments))
     if not enrollments:
         return outcome
-    lead_ids = sorted({e.lead_id for e in enrollments})
+    lead_ids = outcome.lead_ids = sorted({e.lead_id for e in enrollments})
     leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_(lead_ids)))}
     suppressed = is_suppressed(session, [lead.email for lead in leads.values()])
     held = set(session.scalars(select(Handoff.lead_id).where(Handoff.lead_id.in_(lead_ids),

@@ -6,7 +6,8 @@ the one message SendGrid had accepted but we had not yet marked; its idempotency
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -45,11 +46,23 @@ def as_message(row: OutboxEmail) -> EmailMessage:
     )
 
 
+@dataclass(frozen=True)
+class FailedEmail:
+    """A message marked failed for good, as the run's log and events may tell it: no recipient."""
+
+    outbox_id: int
+    lead_id: int | None
+    kind: str
+    error: str  # the backend's reason, with the recipient's address and name blanked out
+
+
 @dataclass
 class DrainOutcome:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    lead_ids: list[int] = field(default_factory=list)  # leads of the messages tried
+    failures: list[FailedEmail] = field(default_factory=list)
 
     @property
     def claimed(self) -> int:
@@ -87,13 +100,40 @@ def send_one(engine: Engine, outbox_id: int, sender: EmailSender, now: datetime,
 
 def drain_outbox(engine: Engine, sender: EmailSender, now: datetime, limit: int,
                  retry_base_seconds: float = 30) -> DrainOutcome:
-    """Try every message due at `now`, up to `limit`, once."""
+    """Try every message due at `now`, up to `limit`, once; the outcome counts them, names their
+    leads and describes each failed-for-good one (every row is committed when this returns)."""
     outcome = DrainOutcome()
+    tried = []
     for outbox_id in due_ids(engine, now, limit):
         status = send_one(engine, outbox_id, sender, now, retry_base_seconds)
         if status:
             setattr(outcome, status, getattr(outcome, status) + 1)
+            tried.append(outbox_id)
+    if tried:
+        outcome.lead_ids, outcome.failures = _tried_leads_and_failures(engine, tried)
     return outcome
+
+
+def _tried_leads_and_failures(engine: Engine, outbox_ids: list[int]) -> tuple[list[int], list[FailedEmail]]:
+    with unit_of_work(engine) as session:
+        rows = session.execute(
+            select(OutboxEmail.id, OutboxEmail.lead_id, OutboxEmail.kind, OutboxEmail.status, OutboxEmail.last_error,
+                   OutboxEmail.to_email, OutboxEmail.to_name)
+            .where(OutboxEmail.id.in_(outbox_ids)).order_by(OutboxEmail.id)).all()
+    lead_ids = sorted({row.lead_id for row in rows if row.lead_id is not None})
+    failures = [FailedEmail(row.id, row.lead_id, row.kind,
+                            without_recipient(row.last_error or "", row.to_email, row.to_name))
+                for row in rows if row.status == "failed"]
+    return lead_ids, failures
+
+
+def without_recipient(error: str, to_email: str, to_name: str | None) -> str:
+    """`error` with the recipient's address (and name) replaced by `<recipient>`, in any letter case:
+    backends promise not to echo them, this keeps the promise where the error is shown again."""
+    for personal in (to_email, to_name):
+        if personal and len(personal.strip()) >= 3:
+            error = re.sub(re.escape(personal.strip()), "<recipient>", error, flags=re.IGNORECASE)
+    return error
 
 
 def pending_count(engine: Engine) -> int:

@@ -24,6 +24,7 @@ SCORED_COLUMNS = (
 class BatchOutcome:
     claimed: int = 0
     stages: Counter = field(default_factory=Counter)  # stage -> leads moved into it
+    lead_ids: list[int] = field(default_factory=list)  # every lead scored
 
 
 def claim_leads_to_score(session: Session, limit: int) -> list[dict]:
@@ -52,7 +53,7 @@ def score_next_batch(session: Session, rules: ScoringRules, as_of: datetime, lim
     """Score one claimed batch, move stages (new -> mql or nurturing, nurturing -> mql) and record
     every change in history; the caller's unit of work commits it all as one."""
     leads = claim_leads_to_score(session, limit)
-    outcome = BatchOutcome(claimed=len(leads))
+    outcome = BatchOutcome(claimed=len(leads), lead_ids=[lead["id"] for lead in leads])
     if not leads:
         return outcome
     events = engagement_by_lead(session, [lead["id"] for lead in leads], as_of)

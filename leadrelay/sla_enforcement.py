@@ -1,18 +1,32 @@
 """What happens when a rep does not answer in time: reassign, escalate, or recycle to nurture."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from leadrelay.handoff import HandoffContext, hand_off
+from leadrelay.handoff import HandedOff, HandoffContext, hand_off, handed_off
 from leadrelay.history import append_history, history_row
 from leadrelay.lead_profile import lead_profile
 from leadrelay.outbox import enqueue
 from leadrelay.rendering import escalation_notice
 from models import Handoff, Lead, NurtureEnrollment
+
+
+# What was done about a breach, in the words of the run's log and events.
+DONE = {"reassign": "reassigned", "escalate": "escalated", "recycle": "recycled"}
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A handoff acted on for passing its deadline: ids, the rep (staff) and what was done."""
+
+    lead_id: int
+    handoff_id: int
+    rep_email: str
+    done: str  # reassigned, escalated or recycled
 
 
 @dataclass
@@ -21,6 +35,8 @@ class BreachOutcome:
     reassigned: int = 0
     escalated: int = 0
     recycled: int = 0
+    breaches: list[Breach] = field(default_factory=list)
+    new_handoffs: list[HandedOff] = field(default_factory=list)  # the reassignments' handoffs
 
 
 def claim_breached(session: Session, as_of: datetime, limit: int) -> list[Handoff]:
@@ -43,6 +59,7 @@ def enforce_sla(session: Session, ctx: HandoffContext, as_of: datetime, limit: i
         lead = leads[handoff.lead_id]
         action = ctx.rules.sla.policy_for(lead.tier).action_on_breach(handoff.attempt)
         handoff.sla_breached = True
+        outcome.breaches.append(Breach(lead.id, handoff.id, handoff.rep_email, DONE.get(action, action)))
         append_history(session, [history_row(lead.id, "sla_breached", ctx.actor, as_of, {
             "handoff": handoff.id, "rep": handoff.rep_email, "due_at": handoff.due_at.isoformat(), "action": action},
             flow_run_id=ctx.flow_run_id)])
@@ -59,8 +76,10 @@ def enforce_sla(session: Session, ctx: HandoffContext, as_of: datetime, limit: i
     session.flush()
     if to_reassign:
         excludes = [_previous_reps(session, lead.id) for _, lead in to_reassign]
-        hand_off(session, [lead for _, lead in to_reassign], ctx, as_of, excludes=excludes,
-                 attempts=[handoff.attempt + 1 for handoff, _ in to_reassign])
+        passed_on = [lead for _, lead in to_reassign]
+        opened = hand_off(session, passed_on, ctx, as_of, excludes=excludes,
+                          attempts=[handoff.attempt + 1 for handoff, _ in to_reassign])
+        outcome.new_handoffs = handed_off(opened, passed_on)
         outcome.reassigned = len(to_reassign)
     return outcome
 

@@ -2,20 +2,25 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from leadrelay.clock import now
-from leadrelay.outbox import drain_outbox, pending_count, wait_needed
+from leadrelay.events import EMAIL_FAILED, emit_for_leads
+from leadrelay.outbox import FailedEmail, drain_outbox, pending_count, wait_needed
 from leadrelay.wiring import services
+from tasks.run_log import log_batch, run_logger
 
 
 @task(name="send-outbox", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def send_outbox(as_of: datetime, batch_size: int) -> dict[str, int]:
     """Send every due message; wait briefly for retries that fall due soon, leave later ones for the
-    next run. Time is the later of `as_of` and the clock, so simulated runs send what they queued."""
+    next run. Time is the later of `as_of` and the clock, so simulated runs send what they queued.
+    Logs each pass and tells Prefect about every message that failed for good (its row is committed)."""
     found = services()
     settings = found.settings
     totals = {"sent": 0, "failed": 0}
@@ -25,6 +30,9 @@ def send_outbox(as_of: datetime, batch_size: int) -> dict[str, int]:
         outcome = drain_outbox(found.engine, found.sender, moment, batch_size, settings.send_retry_base_seconds)
         totals["sent"] += outcome.sent
         totals["failed"] += outcome.failed
+        emit_for_leads(EMAIL_FAILED, email_failed_payloads(outcome.failures))
+        log_batch("send pass", {"sent": outcome.sent, "retrying": outcome.retrying, "failed": outcome.failed},
+                  outcome.lead_ids)
         wait = wait_needed(found.engine, moment, timedelta(seconds=max(deadline - time.monotonic(), 0)))
         if wait is None:
             break
@@ -32,4 +40,13 @@ def send_outbox(as_of: datetime, batch_size: int) -> dict[str, int]:
         # A simulated as_of does not move with the clock: step it by the time waited.
         as_of = as_of + max(wait, timedelta(seconds=0.05))
     totals["still_pending"] = pending_count(found.engine)
+    if totals["still_pending"]:
+        run_logger().info("send outbox: %d messages still pending, left for a later run", totals["still_pending"])
     return totals
+
+
+def email_failed_payloads(failures: Iterable[FailedEmail]) -> list[tuple[int, dict[str, Any]]]:
+    """(lead id, payload) per message failed for good: outbox id, kind and the reason, no recipient.
+    A message with no lead has no resource to be told about; none is queued that way today."""
+    return [(f.lead_id, {"outbox_id": f.outbox_id, "kind": f.kind, "error": f.error})
+            for f in failures if f.lead_id is not None]

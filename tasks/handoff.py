@@ -1,19 +1,28 @@
-"""Tasks of handing leads to sales and enforcing the SLA: one batch, one unit of work each."""
+"""Tasks of handing leads to sales and enforcing the SLA: one batch, one unit of work each.
+
+Each logs what its batch did and, once the batch committed, tells Prefect about every handoff
+opened and every breach acted on (a batch that rolled back tells nothing).
+"""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session
 
+from leadrelay.clock import parse_as_of
 from leadrelay.db import unit_of_work
-from leadrelay.handoff import HandoffContext, hand_off_new_mqls
+from leadrelay.events import HANDOFF_CREATED, SLA_BREACHED, emit_for_leads
+from leadrelay.handoff import HandedOff, HandoffContext, hand_off_new_mqls
 from leadrelay.history import current_flow_run_id
 from leadrelay.link_secret import link_secret
 from leadrelay.rendering import Sender
-from leadrelay.sla_enforcement import enforce_sla
+from leadrelay.sla_enforcement import Breach, enforce_sla
 from leadrelay.wiring import services
+from tasks.run_log import log_batch
 
 
 def handoff_context(session: Session, actor: str) -> HandoffContext:
@@ -27,10 +36,15 @@ def handoff_context(session: Session, actor: str) -> HandoffContext:
 @task(name="hand-off-batch", cache_policy=NO_CACHE)
 def hand_off_batch(as_of: datetime, batch_size: int, actor: str = "flow:pipeline") -> dict[str, int]:
     """Route one batch of new MQLs to reps, with deadlines and queued notifications.
-    `actor` is who the history names (the flow that runs it)."""
+    `actor` is who the history names (the flow that runs it). `claimed` counts the handoffs opened:
+    a lead nobody can take stays an MQL, so counting it would make the flow claim it forever."""
     with unit_of_work(services().engine) as session:
-        claimed = hand_off_new_mqls(session, handoff_context(session, actor), as_of, batch_size)
-    return {"claimed": claimed}
+        outcome = hand_off_new_mqls(session, handoff_context(session, actor), as_of, batch_size)
+    opened = outcome.handed_off
+    emit_for_leads(HANDOFF_CREATED, handoff_created_payloads(opened))
+    log_batch("hand-off batch", {"claimed": outcome.claimed, "handed_off": len(opened),
+                                 "no_rep": outcome.claimed - len(opened)}, [h.lead_id for h in opened])
+    return {"claimed": len(opened), "handed_off": len(opened)}
 
 
 @task(name="enforce-sla-batch", cache_policy=NO_CACHE)
@@ -38,4 +52,20 @@ def enforce_sla_batch(as_of: datetime, batch_size: int) -> dict[str, int]:
     """Reassign, escalate or recycle one batch of handoffs past their deadline."""
     with unit_of_work(services().engine) as session:
         outcome = enforce_sla(session, handoff_context(session, "flow:sla"), as_of, batch_size)
-    return {k: v for k, v in vars(outcome).items() if v}
+    emit_for_leads(SLA_BREACHED, sla_breached_payloads(outcome.breaches))
+    emit_for_leads(HANDOFF_CREATED, handoff_created_payloads(outcome.new_handoffs))
+    counts = {"claimed": outcome.claimed, "reassigned": outcome.reassigned, "escalated": outcome.escalated,
+              "recycled": outcome.recycled}
+    log_batch("sla batch", counts, [b.lead_id for b in outcome.breaches])
+    return {name: value for name, value in counts.items() if value}
+
+
+def handoff_created_payloads(opened: Iterable[HandedOff]) -> list[tuple[int, dict[str, Any]]]:
+    """(lead id, payload) per handoff: the rep (staff), the tier, the deadline in UTC, the handoff id."""
+    return [(h.lead_id, {"handoff_id": h.handoff_id, "rep": h.rep_email, "tier": h.tier,
+                         "due_at": parse_as_of(h.due_at).isoformat()}) for h in opened]
+
+
+def sla_breached_payloads(breaches: Iterable[Breach]) -> list[tuple[int, dict[str, Any]]]:
+    """(lead id, payload) per breach: what was done (reassigned, escalated, recycled), the rep, the handoff id."""
+    return [(b.lead_id, {"action": b.done, "rep": b.rep_email, "handoff_id": b.handoff_id}) for b in breaches]

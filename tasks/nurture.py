@@ -13,6 +13,7 @@ from leadrelay.link_secret import link_secret
 from leadrelay.nurture_batch import NurtureContext, nurture_next_batch
 from leadrelay.rendering import Sender
 from leadrelay.wiring import services
+from tasks.run_log import log_batch
 
 
 def nurture_context(session: Session, actor: str) -> NurtureContext:
@@ -29,4 +30,8 @@ def nurture_batch(as_of: datetime, batch_size: int, actor: str = "flow:nurture")
     """Act on one batch of enrollments due at `as_of`: queue steps, defer, exit or finish tracks."""
     with unit_of_work(services().engine) as session:
         outcome = nurture_next_batch(session, nurture_context(session, actor), as_of, batch_size)
+    done = outcome.counts  # "sent" means queued in the outbox: the send-outbox task sends it
+    log_batch("nurture batch", {"claimed": outcome.claimed, "enrolled": done["enrolled"], "queued": done["sent"],
+                                "deferred": done["deferred"], "exited": done["exited"], "finished": done["finished"]},
+              outcome.lead_ids)
     return {"claimed": outcome.claimed, **outcome.counts}
