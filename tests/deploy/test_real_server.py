@@ -29,7 +29,7 @@ def deployed(workspace, prefect_server, processes):
     (workspace / "leads.csv").write_text(HOT_LEAD_CSV.format(email="hana@hotco.example"))
     run_command([str(BIN / "leadrelay"), "import", str(workspace / "leads.csv"), "--source", "fair"], env)
     run_command([str(BIN / "prefect"), "work-pool", "create", "leadrelay", "--type", "process"], env)
-    run_command([str(BIN / "prefect"), "--no-prompt", "deploy", "--all"], env)
+    run_command([str(BIN / "prefect"), "deploy", "--all"], env)
     processes.start("worker", [str(BIN / "prefect"), "worker", "start", "--pool", "leadrelay"], env)
     return env
 

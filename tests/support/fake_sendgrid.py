@@ -18,6 +18,7 @@ import json
 import os
 import random
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -103,6 +104,8 @@ class RecordedRequest:
     body: bytes
     status: int = 0
     json: Any = None
+    # When the request arrived (time.time()), for latency measurements.
+    received_at: float = field(default_factory=time.time)
 
 
 @dataclass
