@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
-from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlmodel import create_engine
@@ -21,10 +19,10 @@ from leadrelay.form_signature import form_signature
 from leadrelay.form_store import store_form
 from leadrelay.inbound import intake_next_inbound
 from leadrelay.rate_limit import RateLimiter
-from leadrelay.web import create_app
 from leadrelay.web.form_view import sentence
 from models import InboundLead, Lead, QuarantineEntry
-from tests.support.handoff_factories import T0, services_for
+from tests.support.handoff_factories import T0
+from tests.support.web import web_client
 
 CARLA = "carla@acme-buyer.com"
 SECRET = "form-test-secret"
@@ -45,15 +43,9 @@ def emitted(monkeypatch) -> list[tuple[int, str]]:
     return calls
 
 
-def client_for(engine, **settings) -> TestClient:
-    services = services_for(engine)
-    services = replace(services, settings=services.settings.model_copy(update=settings))
-    return TestClient(create_app(services), raise_server_exceptions=False)
-
-
 @pytest.fixture
 def client(engine):
-    with client_for(engine) as test_client:
+    with web_client(engine) as test_client:
         yield test_client
 
 
@@ -296,7 +288,7 @@ def test_an_oversized_post_is_413_and_only_its_first_bytes_are_kept(client, engi
 
 
 def test_the_size_limit_is_a_setting(engine):
-    with client_for(engine, form_max_bytes=100) as small:
+    with web_client(engine, form_max_bytes=100) as small:
         assert small.post(FORM, data={"email": CARLA, "need": "n" * 100}).status_code == 413
         assert small.post(FORM, data={"email": CARLA}).status_code == 202
 
@@ -304,10 +296,10 @@ def test_the_size_limit_is_a_setting(engine):
 def test_json_nested_100000_deep_is_refused_not_a_crash(engine):
     deep = b"[" * 100_000
     inside = b'{"email": "a@b.com", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    with client_for(engine) as default_limit:
+    with web_client(engine) as default_limit:
         assert_refused(default_limit.post(FORM, content=deep, headers={"Content-Type": "application/json"}), 413,
                        "larger than 16384 bytes")
-    with client_for(engine, form_max_bytes=300_000) as raised:
+    with web_client(engine, form_max_bytes=300_000) as raised:
         for body in (deep, inside):
             assert_refused(raised.post(FORM, content=body, headers={"Content-Type": "application/json"}), 422,
                            "The JSON is nested too deeply.")
@@ -323,7 +315,7 @@ def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
 
 def test_a_signed_post_is_accepted_and_skips_rate_limit_and_honeypot(engine):
     body = json.dumps({"email": CARLA, "leadrelay_hp": "filled by a server", "submission_id": "crm-1"}).encode()
-    with client_for(engine, form_secret=SecretStr(SECRET), form_rate_per_minute=1) as client:
+    with web_client(engine, form_secret=SecretStr(SECRET), form_rate_per_minute=1) as client:
         replies = [client.post(FORM, content=body, headers=signed(body)) for _ in range(3)]
         unsigned = [client.post(FORM, data={"email": f"u{i}@acme-buyer.com"}) for i in range(2)]
 
@@ -334,7 +326,7 @@ def test_a_signed_post_is_accepted_and_skips_rate_limit_and_honeypot(engine):
 
 def test_bad_or_unverifiable_signatures_are_401_and_quarantined(engine):
     body = json.dumps({"email": CARLA}).encode()
-    with client_for(engine, form_secret=SecretStr(SECRET)) as client:
+    with web_client(engine, form_secret=SecretStr(SECRET)) as client:
         refused = [
             client.post(FORM, content=body, headers=signed(body, "another-secret")),
             client.post(FORM, content=body.replace(b"carla", b"karla"), headers=signed(body)),  # altered
@@ -342,7 +334,7 @@ def test_bad_or_unverifiable_signatures_are_401_and_quarantined(engine):
             client.post(FORM, content=body,
                         headers={**signed(body), "X-Leadrelay-Signature": b"sha256=" + b"\xe9" * 64}),  # not ASCII
         ]
-    with client_for(engine) as no_secret:
+    with web_client(engine) as no_secret:
         refused.append(no_secret.post(FORM, content=body, headers=signed(body)))
 
     reasons = [r.json()["reason"] for r in refused]
@@ -355,7 +347,7 @@ def test_bad_or_unverifiable_signatures_are_401_and_quarantined(engine):
 
 def test_unsigned_posts_are_401_when_signatures_are_required(engine):
     body = json.dumps({"email": CARLA}).encode()
-    with client_for(engine, form_secret=SecretStr(SECRET), form_require_signature=True) as client:
+    with web_client(engine, form_secret=SecretStr(SECRET), form_require_signature=True) as client:
         assert_refused(client.post(FORM, json={"email": CARLA}), 401, "accepts signed posts only")
         assert client.post(FORM, content=body, headers=signed(body)).status_code == 202
 
@@ -372,7 +364,7 @@ class FakeClock:
 
 def test_too_many_posts_from_one_address_get_429_with_retry_after_and_are_not_quarantined(engine):
     clock = FakeClock()
-    with client_for(engine) as client:
+    with web_client(engine) as client:
         client.app.state.form_limiter = RateLimiter(2, clock=clock)
         allowed = [client.post(FORM, data={"email": f"p{i}@acme-buyer.com"}) for i in range(2)]
         limited = client.post(FORM, data={"email": CARLA})
@@ -401,7 +393,7 @@ def test_log_lines_name_the_form_and_outcome_but_no_personal_data(client, caplog
 
 def test_an_unreachable_database_is_a_503_with_retry_after(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'leadrelay.db'}")
-    with TestClient(create_app(services_for(engine)), raise_server_exceptions=False) as client:
+    with web_client(engine) as client:
         accepted = client.post(FORM, data={"email": CARLA})
         refused = client.post(FORM, data={"first_name": "Carla"})
     for reply in (accepted, refused):

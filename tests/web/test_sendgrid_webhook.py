@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import replace
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -12,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from leadrelay.db import unit_of_work
-from leadrelay.web import create_app
 from models import EngagementEvent, Suppression
 from tests.support.engagement_factories import add_nurtured_lead, sendgrid_event
-from tests.support.handoff_factories import T0, enrollments_of, lead_by_email, services_for
+from tests.support.handoff_factories import T0, enrollments_of, lead_by_email
+from tests.support.web import web_client
 
 NINA, OTTO = "nina@acme-buyer.com", "otto@acme-buyer.com"
 AT = int(T0.timestamp()) + 3600
@@ -28,9 +27,7 @@ def leads(engine) -> dict[str, int]:
 
 
 def client_for(engine, public_key: str | None = None) -> TestClient:
-    services = services_for(engine)
-    services = replace(services, settings=services.settings.model_copy(update={"sendgrid_webhook_public_key": public_key}))
-    return TestClient(create_app(services), raise_server_exceptions=False)
+    return web_client(engine, sendgrid_webhook_public_key=public_key)
 
 
 @pytest.fixture
