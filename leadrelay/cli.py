@@ -255,8 +255,10 @@ def demo(
     if importlib.util.find_spec("faker") is None:
         raise UsageError("the demo needs its sample-data package: pip install 'leadrelay[demo]' (make demo does).")
     from leadrelay.demo import run_demo
+    from leadrelay.prefect_server import prefect_api
 
-    run_demo(directory, leads, seed, cli_output.console())
+    with prefect_api():
+        run_demo(directory, leads, seed, cli_output.console())
 
 
 def main() -> None:
