@@ -95,10 +95,11 @@ def _temporary_server(with_services: bool, port: int | None) -> Iterator[str]:
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     if not with_services:
         command.append("--no-services")
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    url = f"http://127.0.0.1:{port}/api"
+    # The UI asks the browser to call PREFECT_UI_API_URL, which otherwise names port 4200.
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_API_URL": url}
     if not with_services:
         env["PREFECT_SERVER_UI_ENABLED"] = "false"
-    url = f"http://127.0.0.1:{port}/api"
     with _start_lock():
         process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
