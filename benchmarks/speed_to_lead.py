@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.support.fake_sendgrid import FakeSendGrid  # noqa: E402
-from tests.support.real_prefect import BIN, Processes, command_env, free_port, run_command  # noqa: E402
+from tests.support.real_prefect import BIN, Processes, command_env, free_port, run_command, wait_for  # noqa: E402
 
 HOT_LEAD = {"first_name": "Hana", "last_name": "Hot", "title": "CEO", "company": "Hotco", "industry": "software",
             "company_size": "250", "country": "DE", "budget_usd": "250000", "timeframe_months": "1",
@@ -49,16 +49,6 @@ def always_available_config(target: Path) -> Path:
         rep["capacity"] = 100_000
     (target / "reps.yaml").write_text(yaml.safe_dump(reps, sort_keys=False))
     return target
-
-
-def wait_until(check, timeout: float, what: str, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(every)
-    raise SystemExit(f"gave up waiting for {what} after {timeout:.0f} s")
 
 
 def notified_at(sendgrid: FakeSendGrid, email: str) -> float | None:
@@ -79,7 +69,8 @@ def measure(web_url: str, sendgrid: FakeSendGrid, tag: str, leads: int, every: f
             if reply.status_code != 202:
                 raise SystemExit(f"the form post was refused: {reply.status_code} {reply.text}")
             time.sleep(every)
-    wait_until(lambda: all(notified_at(sendgrid, e) for e in posted), timeout, f"{tag} notifications", every=1)
+    wait_for(lambda: all(notified_at(sendgrid, e) for e in posted), timeout,
+             lambda: f"not every {tag} lead's notification reached SendGrid within {timeout:.0f} s")
     return sorted(notified_at(sendgrid, e) - at for e, at in posted.items())
 
 
@@ -108,11 +99,11 @@ def main() -> None:
             run_command([str(BIN / "leadrelay"), "init"], env)
             processes.start("serve", [str(BIN / "leadrelay"), "serve", "--port", str(server_port)], env)
             api = f"http://127.0.0.1:{server_port}/api"
-            wait_until(lambda: _deployments(api) == 5, 240, "leadrelay serve to register 5 deployments")
+            wait_for(lambda: _deployments(api) == 5, 240, lambda: "leadrelay serve registered no deployments")
             processes.start("web", [str(BIN / "leadrelay"), "web", "--port", str(web_port)], {**env, "PREFECT_API_URL": api})
             processes.start("web-no-events", [str(BIN / "leadrelay"), "web", "--port", str(quiet_web_port)], env)
             for port in (web_port, quiet_web_port):
-                wait_until(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), 60, "leadrelay web")
+                wait_for(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), 60, lambda: "leadrelay web did not start")
 
             triggered = measure(f"http://127.0.0.1:{web_port}", sendgrid, "evt", args.leads, args.every, 180)
             scheduled = measure(f"http://127.0.0.1:{quiet_web_port}", sendgrid, "sched", args.leads, args.every, 240)

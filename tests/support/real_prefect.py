@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Callable
 
 import httpx
-import pytest
 
 from tests.conftest import REPO
 
@@ -84,14 +83,15 @@ def run_command(args: list[str], env: dict[str, str], timeout: float = 180, cwd:
 
 
 def wait_for(check: Callable[[], object], timeout: float, failure: Callable[[], str], every: float = 1.0):
-    """Call `check` until it returns something truthy; fail with `failure()` after `timeout` s."""
+    """Call `check` until it returns something truthy; after `timeout` s raise AssertionError with
+    `failure()` (a test fails with that message, a script stops with it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = check()
         if found:
             return found
         time.sleep(every)
-    pytest.fail(failure())
+    raise AssertionError(failure())
 
 
 class PrefectApi:
