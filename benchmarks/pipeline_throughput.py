@@ -23,8 +23,8 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from config.settings import get_settings  # noqa: E402
 from leadrelay.db import unit_of_work, upgrade_schema  # noqa: E402
-from leadrelay.demo_data import sample_leads  # noqa: E402
-from leadrelay.intake import LeadInput, normalise_lead  # noqa: E402
+from leadrelay.demo.data import sample_leads  # noqa: E402
+from leadrelay.intake.normalise import LeadInput, normalise_lead  # noqa: E402
 from leadrelay.wiring import build_services, use_services  # noqa: E402
 from models import Lead, LeadEvent  # noqa: E402
 

@@ -8,11 +8,11 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from leadrelay.routing import RepsConfig, RoutingRules, check_routing_against_reps
-from leadrelay.rendering import TEMPLATES_DIR
-from leadrelay.scoring import ScoringRules
-from leadrelay.sequences import SequencesConfig, check_sequences
-from leadrelay.sla import SlaRules
+from leadrelay.handoff.routing import RepsConfig, RoutingRules, check_routing_against_reps
+from leadrelay.email.rendering import TEMPLATES_DIR
+from leadrelay.scoring.score import ScoringRules
+from leadrelay.nurture.sequences import SequencesConfig, check_sequences
+from leadrelay.handoff.sla import SlaRules
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -10,8 +10,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from leadrelay.clock import now
-from leadrelay.events import EMAIL_FAILED, emit_for_leads
-from leadrelay.outbox import FailedEmail, drain_outbox, pending_count, wait_needed
+from leadrelay.orchestration.events import EMAIL_FAILED, emit_for_leads
+from leadrelay.email.outbox import FailedEmail, drain_outbox, pending_count, wait_needed
 from leadrelay.wiring import services
 from tasks.run_log import log_batch, run_logger
 

@@ -7,7 +7,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from leadrelay.db import unit_of_work
-from leadrelay.enrollment_exits import exit_nurture_for_mqls
+from leadrelay.nurture.exits import exit_nurture_for_mqls
 from leadrelay.history import current_flow_run_id
 from leadrelay.wiring import services
 from tasks.run_log import log_batch

@@ -15,12 +15,12 @@ from sqlmodel import Session
 
 from leadrelay.clock import parse_as_of
 from leadrelay.db import unit_of_work
-from leadrelay.events import HANDOFF_CREATED, SLA_BREACHED, emit_for_leads
-from leadrelay.handoff import HandedOff, HandoffContext, hand_off_new_mqls
+from leadrelay.orchestration.events import HANDOFF_CREATED, SLA_BREACHED, emit_for_leads
+from leadrelay.handoff.handoff_store import HandedOff, HandoffContext, hand_off_new_mqls
 from leadrelay.history import current_flow_run_id
-from leadrelay.link_secret import link_secret
-from leadrelay.rendering import Sender
-from leadrelay.sla_enforcement import Breach, enforce_sla
+from leadrelay.links.secret import link_secret
+from leadrelay.email.rendering import Sender
+from leadrelay.handoff.sla_store import Breach, enforce_sla
 from leadrelay.wiring import services
 from tasks.run_log import log_batch
 

@@ -9,9 +9,9 @@ from sqlmodel import Session
 
 from leadrelay.db import unit_of_work
 from leadrelay.history import current_flow_run_id
-from leadrelay.link_secret import link_secret
-from leadrelay.nurture_batch import NurtureContext, nurture_next_batch
-from leadrelay.rendering import Sender
+from leadrelay.links.secret import link_secret
+from leadrelay.nurture.nurture_store import NurtureContext, nurture_next_batch
+from leadrelay.email.rendering import Sender
 from leadrelay.wiring import services
 from tasks.run_log import log_batch
 

@@ -8,8 +8,8 @@ from prefect.cache_policies import NO_CACHE
 
 from leadrelay.db import unit_of_work
 from leadrelay.history import current_flow_run_id
-from leadrelay.inbound import inbound_waiting, intake_next_inbound
-from leadrelay.score_batch import score_next_batch
+from leadrelay.intake.inbound import inbound_waiting, intake_next_inbound
+from leadrelay.scoring.score_store import score_next_batch
 from leadrelay.wiring import services
 from tasks.run_log import log_batch
 

@@ -7,8 +7,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from leadrelay.feedback import HandoffClosed, HandoffNotFound
-from leadrelay.signing import LinkExpired, LinkInvalid
+from leadrelay.handoff.answers import HandoffClosed, HandoffNotFound
+from leadrelay.links.signing import LinkExpired, LinkInvalid
 from leadrelay.web.pages import message_page, render
 
 log = logging.getLogger("leadrelay.web")

@@ -8,9 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from leadrelay.clock import now
-from leadrelay.form_intake import RAW_CAP
-from leadrelay.form_signature import SIGNATURE_HEADER
-from leadrelay.rate_limit import RateLimiter
+from leadrelay.intake.forms import RAW_CAP
+from leadrelay.intake.form_signature import SIGNATURE_HEADER
+from leadrelay.web.rate_limit import RateLimiter
 from leadrelay.web.deps import current_services
 from leadrelay.web.form_view import FormPost, receive_form
 from leadrelay.wiring import Services

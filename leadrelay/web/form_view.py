@@ -16,9 +16,9 @@ from typing import Any, Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.settings import Settings
-from leadrelay import events
+from leadrelay.orchestration import events
 from leadrelay.db import unit_of_work
-from leadrelay.form_intake import (
+from leadrelay.intake.forms import (
     AcceptedForm,
     Refusal,
     check_form_post,
@@ -26,9 +26,9 @@ from leadrelay.form_intake import (
     quarantine_source,
     quarantine_text,
 )
-from leadrelay.form_signature import SIGNATURE_HEADER, signature_problem
-from leadrelay.form_store import quarantine_form, store_form
-from leadrelay.rate_limit import RateLimiter
+from leadrelay.intake.form_signature import SIGNATURE_HEADER, signature_problem
+from leadrelay.intake.form_store import quarantine_form, store_form
+from leadrelay.web.rate_limit import RateLimiter
 from leadrelay.wiring import Services
 
 log = logging.getLogger("leadrelay.web.forms")

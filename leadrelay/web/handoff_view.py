@@ -11,15 +11,15 @@ from typing import Any
 from sqlmodel import Session
 
 from leadrelay.db import unit_of_work
-from leadrelay.feedback import (
+from leadrelay.handoff.answers import (
     REJECT_REASONS,
     HandoffNotFound,
     InvalidAnswer,
     answer_handoff,
     require_answerable,
 )
-from leadrelay.lead_profile import lead_profile
-from leadrelay.link_secret import HandoffLink, link_secret, read_handoff_link
+from leadrelay.lead_view import lead_profile
+from leadrelay.links.secret import HandoffLink, link_secret, read_handoff_link
 from leadrelay.web.pages import Page
 from leadrelay.wiring import Services
 from models import Handoff, Lead

@@ -6,7 +6,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from leadrelay.clock import now
-from leadrelay.sendgrid_events import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from leadrelay.engagement.sendgrid_events import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from leadrelay.web.deps import current_services
 from leadrelay.web.sendgrid_view import receive_events
 from leadrelay.wiring import Services

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from leadrelay.db import unit_of_work
-from leadrelay.sendgrid_events import BadSignature, MalformedEvents, apply_events, parse_events, verify_signature
+from leadrelay.engagement.sendgrid_events import BadSignature, MalformedEvents, apply_events, parse_events, verify_signature
 from leadrelay.wiring import Services
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from leadrelay.db import unit_of_work
-from leadrelay.link_secret import link_secret
-from leadrelay.signing import LinkExpired
-from leadrelay.unsubscribe import read_unsubscribe_link, unsubscribe
+from leadrelay.links.secret import link_secret
+from leadrelay.links.signing import LinkExpired
+from leadrelay.nurture.unsubscribe import read_unsubscribe_link, unsubscribe
 from leadrelay.web.pages import Page, message_page
 from leadrelay.wiring import Services
 

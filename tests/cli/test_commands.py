@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from config.settings import get_settings
 from leadrelay import wiring
-from leadrelay.cli import app
+from leadrelay.cli.app import app
 from tests.conftest import REPO
 
 runner = CliRunner()

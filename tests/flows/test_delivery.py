@@ -10,8 +10,8 @@ from sqlmodel import Session
 
 from flows.pipeline import pipeline
 from leadrelay.email.backends import SendGridSender
-from leadrelay.intake import normalise_lead
-from leadrelay.intake_store import IntakeItem, store_intake
+from leadrelay.intake.normalise import normalise_lead
+from leadrelay.intake.store import IntakeItem, store_intake
 from leadrelay.wiring import use_services
 from models import OutboxEmail
 from tests.factories import buyer

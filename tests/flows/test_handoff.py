@@ -10,8 +10,8 @@ from sqlmodel import Session
 from flows.pipeline import pipeline
 from flows.sla import sla
 from leadrelay.email.backends import build_sendgrid_body
-from leadrelay.intake import normalise_lead
-from leadrelay.intake_store import IntakeItem, store_intake
+from leadrelay.intake.normalise import normalise_lead
+from leadrelay.intake.store import IntakeItem, store_intake
 from models import Handoff, Lead, LeadEvent, OutboxEmail
 from tests.factories import buyer
 from tests.support.fake_sendgrid import mail_send_errors, mail_send_validator

@@ -9,8 +9,8 @@ from sqlmodel import Session
 
 from flows.nurture import nurture
 from leadrelay.email.backends import build_sendgrid_body
-from leadrelay.sendgrid_events import apply_events
-from leadrelay.suppression import suppress
+from leadrelay.engagement.sendgrid_events import apply_events
+from leadrelay.nurture.suppression import suppress
 from models import Handoff, LeadEvent, NurtureEnrollment, OutboxEmail, Suppression
 from tests.factories import add_lead
 from tests.support.fake_sendgrid import mail_send_errors, mail_send_validator

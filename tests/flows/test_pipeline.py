@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from flows.pipeline import pipeline
-from leadrelay.intake import normalise_lead
-from leadrelay.intake_store import IntakeItem, store_intake
+from leadrelay.intake.normalise import normalise_lead
+from leadrelay.intake.store import IntakeItem, store_intake
 from models import InboundLead, Lead, LeadEvent, NurtureEnrollment, QuarantineEntry
 from tests.factories import T0, buyer, student
 

@@ -28,9 +28,9 @@ from flows.report import report
 from flows.sla import sla
 from leadrelay.email.backends import RecordingSender
 from leadrelay.email.message import SendResult
-from leadrelay.events import EMAIL_FAILED, HANDOFF_CREATED, SLA_BREACHED
-from leadrelay.intake import normalise_lead
-from leadrelay.intake_store import IntakeItem, store_intake
+from leadrelay.orchestration.events import EMAIL_FAILED, HANDOFF_CREATED, SLA_BREACHED
+from leadrelay.intake.normalise import normalise_lead
+from leadrelay.intake.store import IntakeItem, store_intake
 from leadrelay.wiring import use_services
 from models import Handoff, Lead, OutboxEmail
 from tasks.handoff import hand_off_batch
@@ -199,7 +199,7 @@ def test_a_batch_that_rolls_back_tells_prefect_nothing(services, asserting_event
     def broken_template(*_args, **_kwargs):
         raise RuntimeError("the rep notification template is broken")
 
-    monkeypatch.setattr("leadrelay.handoff.rep_notification", broken_template)
+    monkeypatch.setattr("leadrelay.handoff.handoff_store.rep_notification", broken_template)
     with pytest.raises(RuntimeError):
         hand_off_batch.fn(FRIDAY_4PM_BERLIN, 100)
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from leadrelay.activity_import import import_activity
+from leadrelay.engagement.activity_import import import_activity
 from leadrelay.db import unit_of_work
-from leadrelay.importer import ImportFailed
+from leadrelay.intake.importer import ImportFailed
 from models import EngagementEvent, Lead, QuarantineEntry
 from tests.support.engagement_factories import add_nurtured_lead
 from tests.support.handoff_factories import T0

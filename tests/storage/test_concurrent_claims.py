@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from leadrelay.score_batch import claim_leads_to_score
+from leadrelay.scoring.score_store import claim_leads_to_score
 from tests.factories import add_lead
 
 

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from config.settings import Settings
 from leadrelay.db import unit_of_work
-from leadrelay.feedback import (
+from leadrelay.handoff.answers import (
     REJECT_REASONS,
     HandoffClosed,
     HandoffNotFound,
@@ -17,8 +17,8 @@ from leadrelay.feedback import (
     clean_text,
     find_open_handoff,
 )
-from leadrelay.link_secret import LINK_SECRET_NAME, handoff_links, link_secret, read_handoff_link
-from leadrelay.signing import LinkInvalid
+from leadrelay.links.secret import LINK_SECRET_NAME, handoff_links, link_secret, read_handoff_link
+from leadrelay.links.signing import LinkInvalid
 from models import AppSecret, Handoff, Lead
 from tests.support.handoff_factories import REP, T0, add_handoff, add_lead, enrollments_of, events_of, migrated_engine
 

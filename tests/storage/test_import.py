@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from leadrelay.importer import import_csv
+from leadrelay.intake.importer import import_csv
 from models import Account, Lead, LeadEvent, QuarantineEntry
 from tests.factories import T0
 

@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from leadrelay.db import unit_of_work
-from leadrelay.inbound import inbound_waiting, intake_next_inbound
+from leadrelay.intake.inbound import inbound_waiting, intake_next_inbound
 from models import InboundLead
 from tests.factories import T0
 

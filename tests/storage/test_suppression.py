@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from leadrelay.db import unit_of_work
-from leadrelay.suppression import is_suppressed, suppress
+from leadrelay.nurture.suppression import is_suppressed, suppress
 from models import Suppression
 from tests.support.engagement_factories import add_nurtured_lead
 from tests.support.handoff_factories import T0, add_handoff, enrollments_of, events_of, lead_by_email

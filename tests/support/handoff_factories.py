@@ -14,7 +14,7 @@ from config.rules import load_rules
 from config.settings import Settings
 from leadrelay.db import unit_of_work, upgrade_schema
 from leadrelay.history import append_history, history_row
-from leadrelay.link_secret import handoff_links
+from leadrelay.links.secret import handoff_links
 from leadrelay.email.backends import RecordingSender
 from leadrelay.wiring import Services
 from models import Handoff, Lead, LeadEvent, NurtureEnrollment

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from leadrelay.form_intake import (
+from leadrelay.intake.forms import (
     HONEYPOT_FIELD,
     RAW_CAP,
     AcceptedForm,
@@ -16,9 +16,9 @@ from leadrelay.form_intake import (
     quarantine_source,
     quarantine_text,
 )
-from leadrelay.form_signature import form_signature, signature_problem
-from leadrelay.intake import normalise_lead
-from leadrelay.rate_limit import RateLimiter
+from leadrelay.intake.form_signature import form_signature, signature_problem
+from leadrelay.intake.normalise import normalise_lead
+from leadrelay.web.rate_limit import RateLimiter
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

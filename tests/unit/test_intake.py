@@ -1,7 +1,7 @@
 import pytest
 
-from leadrelay.csv_records import CsvHeaderError, read_records
-from leadrelay.intake import LeadInput, Rejected, normalise_lead
+from leadrelay.intake.csv_records import CsvHeaderError, read_records
+from leadrelay.intake.normalise import LeadInput, Rejected, normalise_lead
 
 
 def test_email_is_trimmed_and_lower_cased_and_unknown_columns_kept():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from config.rules import ConfigError, load_rules
-from leadrelay.nurture import (FREQUENCY_CAP, OUTSIDE_WINDOW, choose_track, lead_timezone, persona_of, plan_next_send,
+from leadrelay.nurture.guard_rails import (FREQUENCY_CAP, OUTSIDE_WINDOW, choose_track, lead_timezone, persona_of, plan_next_send,
                                plan_send, with_utm)
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"

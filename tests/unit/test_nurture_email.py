@@ -10,9 +10,9 @@ from markupsafe import escape
 
 from config.rules import load_rules
 from leadrelay.email.backends import build_sendgrid_body
-from leadrelay.nurture_email import NurtureLinks, nurture_email, preview_template, unsubscribe_mailto
-from leadrelay.rendering import Sender
-from leadrelay.unsubscribe import read_unsubscribe_link, unsubscribe_url
+from leadrelay.nurture.email import NurtureLinks, nurture_email, preview_template, unsubscribe_mailto
+from leadrelay.email.rendering import Sender
+from leadrelay.nurture.unsubscribe import read_unsubscribe_link, unsubscribe_url
 from tests.support.fake_sendgrid import mail_send_errors, mail_send_validator
 
 SEQUENCES = load_rules(Path(__file__).resolve().parents[2] / "config").sequences

@@ -9,7 +9,7 @@ from jinja2 import UndefinedError
 from markupsafe import escape
 
 from leadrelay.email.backends import build_sendgrid_body
-from leadrelay.rendering import HandoffNotice, Sender, escalation_notice, render_template, rep_notification
+from leadrelay.email.rendering import HandoffNotice, Sender, escalation_notice, render_template, rep_notification
 from tests.support.fake_sendgrid import mail_send_errors, mail_send_validator
 
 DUE = datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)

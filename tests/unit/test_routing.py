@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from leadrelay.routing import (
+from leadrelay.handoff.routing import (
     RepLoad,
     RepsConfig,
     RouteDecision,
@@ -20,7 +20,7 @@ from leadrelay.routing import (
     route_batch,
     route_to_rep,
 )
-from leadrelay.sla import WorkingHours
+from leadrelay.handoff.sla import WorkingHours
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 

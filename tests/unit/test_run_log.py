@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadrelay.outbox import without_recipient
+from leadrelay.email.outbox import without_recipient
 from tasks.run_log import batch_line
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from config.rules import load_rules
-from leadrelay.intake import normalise_lead
-from leadrelay.scoring import EngagementRules, FitRule, decayed, engagement_lines, fit_lines, score_lead, stage_after_scoring
+from leadrelay.intake.normalise import normalise_lead
+from leadrelay.scoring.score import EngagementRules, FitRule, decayed, engagement_lines, fit_lines, score_lead, stage_after_scoring
 from tests.factories import buyer, student
 
 RULES = load_rules(Path(__file__).resolve().parents[2] / "config").scoring

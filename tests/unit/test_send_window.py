@@ -1,4 +1,4 @@
-"""Send windows, waits and lead time zones in leadrelay.send_window."""
+"""Send windows, waits and lead time zones in leadrelay.nurture.send_window."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from leadrelay.send_window import (
+from leadrelay.nurture.send_window import (
     SendWindow,
     Wait,
     WaitText,

@@ -1,4 +1,4 @@
-"""Signed, expiring links in leadrelay.signing."""
+"""Signed, expiring links in leadrelay.links.signing."""
 from __future__ import annotations
 
 import base64
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from leadrelay.signing import LinkError, LinkExpired, LinkInvalid, sign, verify
+from leadrelay.links.signing import LinkError, LinkExpired, LinkInvalid, sign, verify
 
 SECRET = "s3cret-for-tests"
 EXPIRES = datetime(2026, 2, 1, 12, 0, tzinfo=timezone.utc)

@@ -1,4 +1,4 @@
-"""SLA rules (config/sla.yaml) and deadline arithmetic in leadrelay.sla."""
+"""SLA rules (config/sla.yaml) and deadline arithmetic in leadrelay.handoff.sla."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from leadrelay.sla import SlaRules, TierPolicy, WorkingHours, is_working_time, sla_due_at
+from leadrelay.handoff.sla import SlaRules, TierPolicy, WorkingHours, is_working_time, sla_due_at
 
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"

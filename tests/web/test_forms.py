@@ -14,11 +14,11 @@ from sqlmodel import create_engine
 
 from leadrelay.clock import now
 from leadrelay.db import unit_of_work
-from leadrelay.form_intake import RAW_CAP
-from leadrelay.form_signature import form_signature
-from leadrelay.form_store import store_form
-from leadrelay.inbound import intake_next_inbound
-from leadrelay.rate_limit import RateLimiter
+from leadrelay.intake.forms import RAW_CAP
+from leadrelay.intake.form_signature import form_signature
+from leadrelay.intake.form_store import store_form
+from leadrelay.intake.inbound import intake_next_inbound
+from leadrelay.web.rate_limit import RateLimiter
 from leadrelay.web.form_view import sentence
 from models import InboundLead, Lead, QuarantineEntry
 from tests.support.handoff_factories import T0
@@ -38,7 +38,7 @@ def emitted(monkeypatch) -> list[tuple[int, str]]:
         assert event == "leadrelay.form.received"
         calls.append((int(resource["prefect.resource.id"].rsplit(".", 1)[1]), payload["form"]))
 
-    monkeypatch.setattr("leadrelay.prefect_server.configured_api_url", lambda: "http://prefect.test/api")
+    monkeypatch.setattr("leadrelay.orchestration.server.configured_api_url", lambda: "http://prefect.test/api")
     monkeypatch.setattr("prefect.events.emit_event", record)
     return calls
 
@@ -172,7 +172,7 @@ def test_a_submission_id_that_is_too_long_is_refused(client, engine):
 
 
 def test_without_a_configured_prefect_server_no_event_is_sent(client, engine, emitted, monkeypatch):
-    monkeypatch.setattr("leadrelay.prefect_server.configured_api_url", lambda: None)
+    monkeypatch.setattr("leadrelay.orchestration.server.configured_api_url", lambda: None)
     assert client.post(FORM, data={"email": CARLA}).status_code == 202
     assert emitted == [] and len(inbound_rows(engine)) == 1
 

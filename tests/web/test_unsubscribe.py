@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from leadrelay.db import unit_of_work
-from leadrelay.unsubscribe import list_unsubscribe_headers, unsubscribe_url
+from leadrelay.nurture.unsubscribe import list_unsubscribe_headers, unsubscribe_url
 from leadrelay.web import create_app
 from models import Suppression
 from tests.support.engagement_factories import add_nurtured_lead
@@ -91,7 +91,7 @@ def test_a_tampered_link_is_refused_with_a_403_page(client, engine, lead_id, tam
 
 
 def test_a_handoff_token_is_no_unsubscribe_token(client, engine, lead_id):
-    from leadrelay.signing import sign
+    from leadrelay.links.signing import sign
 
     token = sign("handoff", {"e": EMAIL}, SECRET, datetime.now(timezone.utc) + timedelta(days=1))
     assert client.post(f"/unsubscribe/{token}").status_code == 403

@@ -1,0 +1,272 @@
+"""The `leadrelay` command: each command parses its arguments and calls a flow or a function."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from leadrelay.cli import output as cli_output
+from leadrelay.cli.errors import NotFound, UsageError, plain_errors
+from leadrelay.clock import parse_as_of
+
+app = typer.Typer(help="leadrelay: lead nurture and marketing-to-sales handoff on Prefect.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+lead_app = typer.Typer(help="Look at one lead.", no_args_is_help=True)
+app.add_typer(lead_app, name="lead")
+
+AsOf = typer.Option(None, "--as-of", help="ISO 8601 time the run acts at (default: now).")
+
+
+def _as_of(value: str | None):
+    try:
+        return parse_as_of(value)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _services():
+    from leadrelay.wiring import services
+
+    return services()
+
+
+def _ready_services():
+    """Settings, rules and a database that `leadrelay init` has set up."""
+    from leadrelay.db import require_schema
+    from leadrelay.wiring import services
+
+    found = services()
+    require_schema(found.engine)
+    return found
+
+
+@app.command()
+@plain_errors
+def init() -> None:
+    """Create or upgrade the database schema and check the config files."""
+    from leadrelay.db import upgrade_schema
+    from leadrelay.wiring import services
+
+    found = services()  # loads and validates every rule file
+    upgrade_schema(found.engine)
+    typer.echo(f"database ready; config in {found.settings.rules_dir()} is valid.")
+
+
+@app.command("import")
+@plain_errors
+def import_(
+    file: Path = typer.Argument(..., help="CSV file with an 'email' column."),
+    source: Optional[str] = typer.Option(None, "--source", help="Source for rows without one (default: file name)."),
+    list_kind: str = typer.Option("internal", "--list", help="internal or external list."),
+    activity: bool = typer.Option(False, "--activity", help="The file is web activity (email,kind,occurred_at[,source,id]), not leads."),
+) -> None:
+    """Load leads (or, with --activity, web activity) from a CSV file; bad rows go to quarantine."""
+    from leadrelay.intake.importer import import_csv
+
+    if list_kind not in ("internal", "external"):
+        raise UsageError(f"--list must be internal or external, not '{list_kind}'.")
+    found = _ready_services()
+    if activity:
+        from leadrelay.engagement.activity_import import import_activity
+
+        counts = import_activity(file, found.engine, _as_of(None))
+        typer.echo(f"{counts.recorded} activities recorded, {counts.duplicates} duplicates skipped, "
+                   f"{counts.quarantined} quarantined; `leadrelay run engagement` applies them.")
+        return
+    with cli_output.progress(f"importing {file.name}") as advance:
+        counts = import_csv(file, _as_of(None), source, list_kind, found.engine, on_progress=advance)
+    typer.echo(f"{counts.created} created, {counts.merged} merged into existing leads, {counts.quarantined} quarantined.")
+
+
+@app.command()
+@plain_errors
+def run(flow: str = typer.Argument(..., help="pipeline, nurture, sla, engagement or report"), as_of: Optional[str] = AsOf) -> None:
+    """Run one flow once."""
+    from flows import registry
+
+    if flow not in registry.FLOWS:
+        raise UsageError(f"unknown flow '{flow}'; choose one of {', '.join(registry.FLOWS)}.")
+    from leadrelay.orchestration.server import prefect_api
+
+    moment = _as_of(as_of)
+    _ready_services()
+    with prefect_api():
+        # Deployments retry a failed run; at the command line the user sees the failure at once.
+        result = registry.FLOWS[flow].with_options(retries=0)(as_of=moment)
+    typer.echo(json.dumps(result, indent=2, default=str))
+
+
+@lead_app.command("show")
+@plain_errors
+def lead_show(email: str, as_json: bool = typer.Option(False, "--json", help="Stable JSON output.")) -> None:
+    """The lead, its score and breakdown, owner, handoff and full history."""
+    from leadrelay.db import unit_of_work
+    from leadrelay.lead_view import find_lead, lead_profile
+
+    found = _ready_services()
+    with unit_of_work(found.engine) as session:
+        lead = find_lead(session, email)
+        if lead is None:
+            raise NotFound("no lead has that email address.")
+        profile = lead_profile(session, lead)
+    cli_output.emit(profile, as_json, cli_output.print_lead)
+
+
+@app.command()
+@plain_errors
+def funnel(
+    as_json: bool = typer.Option(False, "--json", help="Stable JSON output."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only leads created at or after this date."),
+    until: Optional[str] = typer.Option(None, "--until", help="Only leads created before this date."),
+) -> None:
+    """Counts per stage, conversion, SLA met/breached, by source."""
+    from leadrelay.db import unit_of_work
+    from leadrelay.reporting.funnel import funnel_report
+
+    found = _ready_services()
+    with unit_of_work(found.engine) as session:
+        report = funnel_report(session, _as_of(since) if since else None, _as_of(until) if until else None)
+    cli_output.emit(report, as_json, cli_output.print_funnel)
+
+
+@app.command()
+@plain_errors
+def quarantine(as_json: bool = typer.Option(False, "--json", help="Stable JSON output.")) -> None:
+    """Inputs that were not accepted, with their raw content, source and reason."""
+    from leadrelay.db import unit_of_work
+    from leadrelay.intake.quarantine import quarantine_entries
+
+    found = _ready_services()
+    with unit_of_work(found.engine) as session:
+        entries = quarantine_entries(session)
+    cli_output.emit(entries, as_json, cli_output.print_quarantine)
+
+
+@app.command()
+@plain_errors
+def feedback(
+    decision: str = typer.Argument(..., help="accept or reject"),
+    email: str = typer.Argument(..., help="The lead's email."),
+    rep: str = typer.Option(..., "--rep", help="The rep answering (the one the lead was handed to)."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why, for reject: " + ", ".join(
+        ["no-budget", "no-authority", "no-need", "bad-timing", "not-a-fit", "duplicate", "other"]) + ", or any text."),
+    as_of: Optional[str] = AsOf,
+) -> None:
+    """A rep's answer to a handoff, as from the signed link."""
+    from leadrelay.db import unit_of_work
+    from leadrelay.handoff.answers import FeedbackError, answer_from_command_line
+
+    if decision not in ("accept", "reject"):
+        raise UsageError(f"the answer must be accept or reject, not '{decision}'.")
+    found = _ready_services()
+    moment = _as_of(as_of)
+    try:
+        with unit_of_work(found.engine) as session:
+            outcome = answer_from_command_line(session, email, rep, decision, reason, moment)
+    except FeedbackError as exc:
+        raise NotFound(str(exc)) from None
+    typer.echo(f"{outcome.lead_email} is now {outcome.stage}. {outcome.message}")
+
+
+@app.command()
+@plain_errors
+def preview(
+    template: str = typer.Argument(..., help="A nurture template name, e.g. nurture_timing_guide."),
+    lead: Optional[str] = typer.Option(None, "--lead", help="Render for this lead (default: a sample lead)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write HTML here (and the text beside it, .txt)."),
+) -> None:
+    """Render an email template to HTML and text."""
+    from leadrelay.db import unit_of_work
+    from leadrelay.lead_view import find_lead, lead_profile
+    from leadrelay.nurture.email import preview_template
+    from leadrelay.email.rendering import TEMPLATES_DIR, Sender
+
+    if not (TEMPLATES_DIR / f"{template}.html").exists() or not template.startswith("nurture_"):
+        names = sorted(p.stem for p in TEMPLATES_DIR.glob("nurture_*.html") if p.stem != "nurture_layout")
+        raise UsageError(f"no nurture template '{template}'; choose one of {', '.join(names)}.")
+    found = _ready_services() if lead else None
+    profile = None
+    if lead:
+        with unit_of_work(found.engine) as session:
+            record = find_lead(session, lead)
+            if record is None:
+                raise NotFound("no lead has that email address.")
+            profile = lead_profile(session, record)
+    settings = (found or _services()).settings
+    html, text = preview_template(template, profile, Sender(settings.from_email, settings.from_name,
+                                                            settings.postal_address), settings.base_url)
+    if out:
+        out.write_text(html, encoding="utf-8")
+        out.with_suffix(".txt").write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out} and {out.with_suffix('.txt')}")
+    else:
+        typer.echo(text)
+
+
+@app.command()
+@plain_errors
+def web(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port")) -> None:
+    """The web app: signed rep links (and, later, unsubscribe, SendGrid webhook, form intake)."""
+    from leadrelay.web.server import serve as serve_web
+
+    _ready_services()
+    serve_web(host, port)
+
+
+@app.command()
+@plain_errors
+def serve(port: int = typer.Option(4200, "--port", help="Port of the Prefect server started when PREFECT_API_URL is not set.")) -> None:
+    """Serve every deployment in prefect.yaml with its schedule and triggers; stop with Ctrl-C."""
+    from flows.deployments import serve_all
+    from leadrelay.orchestration.server import prefect_api
+
+    _ready_services()
+    with prefect_api(with_services=True, port=port) as url:
+        typer.echo(f"Prefect API at {url}; the UI is at {url.removesuffix('/api')}")
+        serve_all()
+
+
+@app.command()
+@plain_errors
+def automations(block: str = typer.Option(..., "--block", help="The notification block, as TYPE/NAME (`prefect block ls`).")) -> None:
+    """Create the automations (SLA breach, failed or crashed run) on the server PREFECT_API_URL names."""
+    from leadrelay.orchestration.automations import install_automations
+    from leadrelay.orchestration.server import configured_api_url
+
+    if not configured_api_url():
+        raise UsageError("automations live on a Prefect server: set PREFECT_API_URL to it first.")
+    for name in install_automations(block):
+        typer.echo(f"automation ready: {name} (notifies {block})")
+
+
+@app.command()
+@plain_errors
+def demo(
+    directory: Path = typer.Option(Path("demo"), "--dir", help="Where the demo database and outbox go (recreated)."),
+    leads: int = typer.Option(300, "--leads", min=10, help="How many sample leads to seed."),
+    seed: int = typer.Option(7, "--seed", help="Random seed, for a repeatable demo."),
+) -> None:
+    """Seed sample leads and run weeks of the lifecycle with as_of advancing; print the funnel."""
+    import importlib.util
+
+    if importlib.util.find_spec("faker") is None:
+        raise UsageError("the demo needs its sample-data package: pip install 'leadrelay[demo]' (make demo does).")
+    from leadrelay.demo.run import run_demo
+    from leadrelay.orchestration.server import prefect_api
+
+    with prefect_api():
+        run_demo(directory, leads, seed, cli_output.console())
+
+
+def main() -> None:
+    # Prefect's telemetry heartbeat fights our runs for its SQLite file and adds nothing here.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    app()
+
+
+if __name__ == "__main__":
+    main()

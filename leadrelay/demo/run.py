@@ -1,0 +1,134 @@
+"""`leadrelay demo`: seed sample leads into a fresh demo database and run weeks of the lifecycle."""
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy import select
+
+from config.settings import get_settings
+from leadrelay.cli import output as cli_output
+from leadrelay.db import unit_of_work, upgrade_schema
+from leadrelay.demo.data import BAD_ROWS, sample_leads, write_csv
+from leadrelay.engagement.record import engagement, record_engagement
+from leadrelay.reporting.funnel import funnel_report
+from leadrelay.intake.importer import import_csv
+from leadrelay.wiring import build_services, use_services
+from leadrelay.handoff.answers import answer_handoff
+from leadrelay.engagement.sendgrid_events import apply_events
+from models import Handoff, InboundLead, Lead, OutboxEmail
+
+START = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)  # a Monday morning
+DAYS = 21
+ACTIVITY = ["email_open", "email_open", "email_click", "page_view", "pricing_page_view", "content_download",
+            "webinar_attended"]
+
+
+def run_demo(directory: Path, lead_count: int, seed: int, console: Console) -> None:
+    """Recreate `directory` with a demo database and outbox, and simulate DAYS days of leads."""
+    from flows.engagement import engagement as engagement_flow
+    from flows.nurture import nurture
+    from flows.pipeline import pipeline
+    from flows.sla import sla
+
+    # The day-by-day lines below say what happened; Prefect's per-task lines would drown them.
+    logging.getLogger("prefect").setLevel(logging.WARNING)
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    url = f"sqlite:///{directory.resolve() / 'leadrelay.db'}"
+    settings = get_settings().model_copy(update={"database_url": url, "outbox_dir": directory / "outbox",
+                                                 "email_backend": "outbox"})
+    wired = build_services(settings)
+    upgrade_schema(wired.engine)
+    rng = random.Random(seed)
+    leads = sample_leads(lead_count, seed)
+    first_wave, later = leads[: lead_count * 2 // 3], leads[lead_count * 2 // 3 :]
+
+    with use_services(wired):
+        csv_path = write_csv(directory / "sample_leads.csv", first_wave + BAD_ROWS)
+        counts = import_csv(csv_path, START, source="demo-import", engine=wired.engine)
+        console.print(f"day 0: imported {csv_path.name}: {counts.created} leads, {counts.quarantined} quarantined")
+        for day in range(DAYS):
+            as_of = START + timedelta(days=day, hours=1)
+            arrivals = [later.pop() for _ in range(min(len(later), rng.randint(3, 9)))] if day else []
+            with unit_of_work(wired.engine) as session:
+                session.add_all(InboundLead(received_at=as_of, source="form:contact-us", payload=lead) for lead in arrivals)
+                record_engagement(session, _activity(session, rng, as_of))
+            result = pipeline(as_of=as_of)
+            with unit_of_work(wired.engine) as session:
+                answers = _rep_answers(session, rng, as_of + timedelta(hours=2, minutes=30))
+            breaches = sla(as_of=as_of + timedelta(hours=9))["breaches"]
+            # Nurture runs in the European morning and the American one, so windows open for both.
+            nurtured = sum(nurture(as_of=as_of + timedelta(hours=h))["email"].get("sent", 0) for h in (1, 13))
+            with unit_of_work(wired.engine) as session:
+                reactions = _recipients_react(session, rng, as_of, as_of + timedelta(hours=14))
+            back = engagement_flow(as_of=as_of + timedelta(hours=15))["handoff"].get("claimed", 0)
+            moved = ", ".join(f"{n} to {k.removeprefix('to_')}" for k, n in result["scoring"].items() if k.startswith("to_"))
+            console.print(f"day {day + 1:2d} ({as_of:%a %d %b}): {len(arrivals)} form fills; {moved or 'no stage changes'}; "
+                          f"{result['handoff'].get('claimed', 0)} handed off; {answers['accept']} accepted, "
+                          f"{answers['reject']} rejected; {_breach_summary(breaches)}; {nurtured} nurture emails, "
+                          f"{reactions['click']} clicks, {reactions['unsubscribe']} unsubscribes, "
+                          f"{reactions['bounce']} bounces; {back} back to sales after nurture")
+
+        with unit_of_work(wired.engine) as session:
+            report = funnel_report(session)
+            hottest = session.scalars(select(Lead.email).order_by(Lead.score_total.desc())).first()
+    cli_output.print_funnel(report)
+    console.print(f"\nExplore it: LEADRELAY_DATABASE_URL={url} leadrelay lead show {hottest}", soft_wrap=True)
+
+
+def _rep_answers(session, rng: random.Random, as_of: datetime) -> dict[str, int]:
+    """Reps answer most handoffs from their link; some stay silent and the SLA flow steps in."""
+    answered = {"accept": 0, "reject": 0}
+    waiting = session.scalars(select(Handoff).where(Handoff.status == "open", Handoff.created_at < as_of - timedelta(hours=1)))
+    for handoff in list(waiting):
+        roll = rng.random()
+        if roll < 0.45:
+            decision, reason = "accept", None
+        elif roll < 0.7:
+            decision, reason = "reject", rng.choice(["no-budget", "bad-timing", "not-a-fit", "no-authority"])
+        else:
+            continue  # no answer: the deadline will pass
+        answer_handoff(session, handoff.id, handoff.rep_email, decision, reason, None, as_of,
+                       actor=f"rep:{handoff.rep_email} (demo)")
+        answered[decision] += 1
+    return answered
+
+
+def _recipients_react(session, rng: random.Random, since: datetime, as_of: datetime) -> dict[str, int]:
+    """Recipients of today's nurture emails click, unsubscribe or bounce, as SendGrid's webhook
+    would report it; the same code path as POST /webhooks/sendgrid applies the events."""
+    sent = session.execute(select(OutboxEmail.id, OutboxEmail.to_email).where(
+        OutboxEmail.kind == "nurture", OutboxEmail.created_at >= since, OutboxEmail.created_at <= as_of)).all()
+    events, counts = [], {"click": 0, "unsubscribe": 0, "bounce": 0}
+    for outbox_id, email in sent:
+        roll = rng.random()
+        kind = "unsubscribe" if roll < 0.04 else "bounce" if roll < 0.06 else "click" if roll < 0.35 else None
+        for n in range(rng.randint(2, 4) if kind == "click" else 1 if kind else 0):
+            events.append({"email": email, "event": kind, "timestamp": int(as_of.timestamp()) - 600 * n,
+                           "sg_event_id": f"demo-{outbox_id}-{kind}-{n}", "url": "https://example.com/pricing"})
+        if kind:
+            counts[kind] += 1
+    apply_events(session, events, as_of)
+    return counts
+
+
+def _breach_summary(breaches: dict[str, int]) -> str:
+    done = [f"{n} {action}" for action, n in breaches.items() if action != "claimed" and n]
+    return f"SLA breaches: {', '.join(done)}" if done else "no SLA breaches"
+
+
+def _activity(session, rng: random.Random, as_of: datetime) -> list[dict]:
+    """Some nurtured leads open, click and visit; a few get keen enough to come back to sales."""
+    nurtured = list(session.scalars(select(Lead.id).where(Lead.stage == "nurturing").order_by(Lead.id)))
+    events = []
+    for lead_id in rng.sample(nurtured, k=min(len(nurtured), max(1, len(nurtured) // 15))):
+        for _ in range(rng.randint(1, 3)):
+            events.append(engagement(lead_id, rng.choice(ACTIVITY), as_of - timedelta(hours=rng.randint(1, 20)), "demo"))
+        if rng.random() < 0.08:
+            events.append(engagement(lead_id, "demo_request", as_of - timedelta(hours=1), "demo"))
+    return events

@@ -1,0 +1,310 @@
+"""Turning a lead profile into emails: the rep's handoff notification and the SLA escalation.
+
+Rendering is pure (principle 2): functions of a profile dict (as `lead_profile()` returns it) and
+a few parameters, producing `EmailMessage` objects that any backend in `leadrelay.email` sends.
+
+Safety rules kept here, in one place:
+- lead data only ever enters templates as context values, never as template source, so a name
+  like "{{ 7*7 }}" is shown as typed;
+- .html templates are autoescaped, .txt templates are not (one Environment, by extension);
+- every header value (subject, names, addresses) goes through `header_safe` (no CR/LF);
+- a variable a template needs but did not get raises (StrictUndefined) instead of rendering "".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import css_inline
+import pendulum
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from leadrelay.email.message import EmailMessage, header_safe
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "emails"
+DEFAULT_POSTAL_ADDRESS = "leadrelay demo, 1 Example Street, Springfield"
+NOT_GIVEN = "not given"
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    # escaping is chosen by the template's extension: .html escaped, .txt verbatim
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+# load_remote_stylesheets=False: rendering must never touch the network
+_inliner = css_inline.CSSInliner(load_remote_stylesheets=False)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who the emails come from, and the postal address every footer shows."""
+
+    from_email: str
+    from_name: str
+    postal_address: str = DEFAULT_POSTAL_ADDRESS
+
+
+@dataclass(frozen=True)
+class HandoffNotice:
+    """One offer of a lead to one rep: who, until when, and the signed links to answer with.
+
+    `due_at` must be timezone-aware; `attempt` is 0 for the first rep offered the lead, 1 for the
+    next one after a reassignment, and so on.
+    """
+
+    handoff_id: int
+    rep_email: str
+    rep_name: str
+    rep_timezone: str
+    due_at: datetime
+    accept_url: str
+    reject_url: str
+    attempt: int
+    route_reason: str
+    idempotency_key: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def render_template(name: str, context: dict[str, Any]) -> tuple[str, str]:
+    """(html, text) for `templates/emails/<name>.html` and `<name>.txt` rendered with `context`.
+
+    The HTML has its `<style>` rules inlined into `style="..."` attributes (many email clients
+    drop `<style>` blocks). Raises jinja2.UndefinedError when the context lacks a variable.
+    """
+    html = _env.get_template(f"{name}.html").render(context)
+    text = _env.get_template(f"{name}.txt").render(context)
+    return _inliner.inline(html), text
+
+
+def rep_notification(profile: dict[str, Any], handoff: HandoffNotice, sender: Sender) -> EmailMessage:
+    """The email a rep gets when `profile`'s lead is handed to them.
+
+    It says who the lead is, why it scored as it did, BANT, recent engagement, nurture activity,
+    the full history, the buying team, the deadline in the rep's time zone, the routing reason
+    and signed Accept / Reject links. No personal data goes into `custom_args`.
+    """
+    lead = lead_view(profile, handoff.rep_timezone)
+    deadline = local_time(handoff.due_at, handoff.rep_timezone)
+    context = {
+        "lead": lead,
+        "handoff": handoff,
+        "deadline": deadline,
+        "sender": sender,
+    }
+    html, text = render_template("rep_notification", context)
+    subject = f"{lead['tier_label']} lead: {lead['headline']} (score {lead['score_total']}) — accept by {deadline['short']}"
+    return EmailMessage(
+        idempotency_key=handoff.idempotency_key,
+        to_email=header_safe(handoff.rep_email),
+        to_name=header_safe(handoff.rep_name),
+        from_email=header_safe(sender.from_email),
+        from_name=header_safe(sender.from_name),
+        subject=header_safe(subject),
+        html=html,
+        text=text,
+        categories=("rep-notification",),
+        custom_args={"kind": "rep_notification", "handoff_id": str(handoff.handoff_id)},
+    )
+
+
+def escalation_notice(
+    profile: dict[str, Any],
+    manager_email: str,
+    manager_name: str,
+    rep_email: str,
+    due_at: datetime,
+    tz: str,
+    sender: Sender,
+    idempotency_key: str,
+) -> EmailMessage:
+    """The email a rep's manager gets when the rep did not answer a handoff by `due_at`.
+
+    Times are shown in `tz`; the lead summary is the same one the rep was sent.
+    """
+    lead = lead_view(profile, tz)
+    deadline = local_time(due_at, tz)
+    context = {
+        "lead": lead,
+        "manager_name": manager_name,
+        "rep_email": rep_email,
+        "deadline": deadline,
+        "sender": sender,
+    }
+    html, text = render_template("escalation", context)
+    subject = f"SLA missed: {lead['headline']} (score {lead['score_total']}) not accepted by {deadline['short']}"
+    return EmailMessage(
+        idempotency_key=idempotency_key,
+        to_email=header_safe(manager_email),
+        to_name=header_safe(manager_name),
+        from_email=header_safe(sender.from_email),
+        from_name=header_safe(sender.from_name),
+        subject=header_safe(subject),
+        html=html,
+        text=text,
+        categories=("sla-escalation",),
+        custom_args={"kind": "sla_escalation"},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The view of a lead the templates show: every value already formatted as display text
+
+
+def lead_view(profile: dict[str, Any], tz: str) -> dict[str, Any]:
+    """What the `_lead_summary` macros show about a lead, formatted for people; times in `tz`."""
+    score = profile["score"]
+    breakdown = [{"rule": line["rule"], "points": signed(line["points"])} for line in score.get("breakdown") or []]
+    history = [history_view(event, tz) for event in sorted(profile["history"], key=lambda e: parse_time(e["at"]))]
+    return {
+        "name": full_name(profile),
+        "timezone": tz,
+        "headline": headline(profile),
+        "email": profile["email"],
+        "tier_label": (score.get("tier") or "new").capitalize(),
+        "score_total": score.get("total") if score.get("total") is not None else 0,
+        "score_fit": score.get("fit") or 0,
+        "score_engagement": score.get("engagement") or 0,
+        "stage": profile.get("stage") or NOT_GIVEN,
+        "who": who_facts(profile),
+        "bant": bant_facts(profile),
+        "breakdown": breakdown,
+        # "engagement: demo request ×2" → the rule names the engagement kind; keep it as is
+        "engagement": [line for line in breakdown if line["rule"].startswith("engagement")],
+        "nurture": [event for event in history if event["kind"].startswith("nurture_")],
+        "history": history,
+        "buying_team": [member_view(m) for m in profile.get("buying_team") or []],
+    }
+
+
+def full_name(profile: dict[str, Any]) -> str:
+    """First and last name, or the email address when the lead gave no name."""
+    name = " ".join(p for p in (profile.get("first_name"), profile.get("last_name")) if p)
+    return name or profile["email"]
+
+
+def headline(profile: dict[str, Any]) -> str:
+    """"Carla Boss, CEO at Acme Corp", leaving out whatever is unknown."""
+    text = full_name(profile)
+    if profile.get("title"):
+        text += f", {profile['title']}"
+    if profile.get("company"):
+        text += f" at {profile['company']}"
+    return text
+
+
+def who_facts(profile: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) pairs about the person and company; unknown values left out."""
+    size = profile.get("company_size")
+    facts = [
+        ("Email", profile.get("email")),
+        ("Title", profile.get("title")),
+        ("Company", profile.get("company")),
+        ("Domain", profile.get("company_domain")),
+        ("Industry", profile.get("industry")),
+        ("Company size", f"{size:,} employees" if isinstance(size, int) else size),
+        ("Country", profile.get("country")),
+        ("Source", profile.get("source")),
+    ]
+    # unknown CSV columns: the rep may know what "webinar_topic" means even if we don't
+    facts += [(humanize(key).capitalize(), display(value)) for key, value in sorted((profile.get("attributes") or {}).items())]
+    return [(label, str(value)) for label, value in facts if value not in (None, "")]
+
+
+def bant_facts(profile: dict[str, Any]) -> list[tuple[str, str]]:
+    """Budget, authority, need and timeframe as (label, value), "not given" where unknown."""
+    budget = profile.get("budget_usd")
+    months = profile.get("timeframe_months")
+    return [
+        ("Budget", f"USD {budget:,.0f}" if isinstance(budget, (int, float)) else NOT_GIVEN),
+        ("Authority", profile.get("title") or NOT_GIVEN),
+        ("Need", profile.get("need") or NOT_GIVEN),
+        ("Timeframe", timeframe(months)),
+    ]
+
+
+def timeframe(months: Any) -> str:
+    """"within 3 months", "within 1 month", or "not given"."""
+    if not isinstance(months, (int, float)):
+        return NOT_GIVEN
+    return f"within {months:g} month" + ("" if months == 1 else "s")
+
+
+def member_view(member: dict[str, Any]) -> dict[str, str]:
+    """One buying-team row with every cell as text."""
+    return {
+        "name": member.get("name") or member["email"],
+        "email": member["email"],
+        "title": member.get("title") or "",
+        "stage": member.get("stage") or "",
+        "score": "" if member.get("score") is None else str(member["score"]),
+    }
+
+
+def history_view(event: dict[str, Any], tz: str) -> dict[str, Any]:
+    """One history event for display: local time, readable kind, and detail as key: value lines."""
+    return {
+        "at": parse_time(event["at"]).in_timezone(tz).format("D MMM YYYY HH:mm"),
+        "kind": event["kind"],
+        "label": humanize(event["kind"]).capitalize(),
+        "actor": event.get("actor") or "",
+        "detail": detail_lines(event.get("detail") or {}),
+    }
+
+
+def detail_lines(detail: dict[str, Any]) -> list[str]:
+    """A history event's JSON detail as "key: value" lines a person can read."""
+    return [f"{humanize(key)}: {display(value)}" for key, value in detail.items()]
+
+
+def display(value: Any) -> str:
+    """A JSON value as short text: lists joined by commas, objects as "key value" pairs."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(display(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{humanize(k)} {display(v)}" for k, v in value.items())
+    return str(value)
+
+
+def humanize(key: str) -> str:
+    """"from_stage" → "from stage"."""
+    return str(key).replace("_", " ").strip()
+
+
+def signed(points: int | float) -> str:
+    """Points with their sign, as a score breakdown reads: "+25", "-10", "0"."""
+    return f"{points:+g}" if points else "0"
+
+
+# ---------------------------------------------------------------------------------------------
+# Time
+
+
+def parse_time(value: str | datetime) -> pendulum.DateTime:
+    """An ISO 8601 string (as `lead_profile` writes them) or an aware datetime, as pendulum."""
+    moment = pendulum.parse(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        raise ValueError(f"time {value!r} has no time zone; leadrelay keeps times aware")
+    return pendulum.instance(moment)
+
+
+def local_time(moment: datetime, tz: str) -> dict[str, str]:
+    """`moment` in time zone `tz`: "short" ("Mon 30 Nov 11:00 CET", for subjects), "long"
+    ("Mon 30 Nov 2026, 11:00 CET") and "zone" (the IANA name, e.g. "Europe/Berlin")."""
+    local = parse_time(moment).in_timezone(tz)
+    return {
+        "short": local.format("ddd D MMM HH:mm zz"),
+        "long": local.format("ddd D MMM YYYY, HH:mm zz"),
+        "zone": tz,
+    }

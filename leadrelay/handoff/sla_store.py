@@ -1,0 +1,113 @@
+"""What happens when a rep does not answer in time: reassign, escalate, or recycle to nurture."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from leadrelay.handoff.handoff_store import HandedOff, HandoffContext, hand_off, handed_off
+from leadrelay.history import append_history, history_row
+from leadrelay.lead_view import lead_profile
+from leadrelay.email.outbox import enqueue
+from leadrelay.email.rendering import escalation_notice
+from models import Handoff, Lead, NurtureEnrollment
+
+
+# What was done about a breach, in the words of the run's log and events.
+DONE = {"reassign": "reassigned", "escalate": "escalated", "recycle": "recycled"}
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A handoff acted on for passing its deadline: ids, the rep (staff) and what was done."""
+
+    lead_id: int
+    handoff_id: int
+    rep_email: str
+    done: str  # reassigned, escalated or recycled
+
+
+@dataclass
+class BreachOutcome:
+    claimed: int = 0
+    reassigned: int = 0
+    escalated: int = 0
+    recycled: int = 0
+    breaches: list[Breach] = field(default_factory=list)
+    new_handoffs: list[HandedOff] = field(default_factory=list)  # the reassignments' handoffs
+
+
+def claim_breached(session: Session, as_of: datetime, limit: int) -> list[Handoff]:
+    """Open handoffs whose deadline passed at `as_of` and were not yet acted on, locked for this
+    transaction (an escalated handoff stays open for the rep to answer, flagged as breached)."""
+    query = (select(Handoff).where(Handoff.status == "open", Handoff.sla_breached.is_(False), Handoff.due_at <= as_of)
+             .order_by(Handoff.due_at, Handoff.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def enforce_sla(session: Session, ctx: HandoffContext, as_of: datetime, limit: int) -> BreachOutcome:
+    """Apply config/sla.yaml to one batch of breached handoffs; every step goes to history."""
+    breached = claim_breached(session, as_of, limit)
+    outcome = BreachOutcome(claimed=len(breached))
+    leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_([h.lead_id for h in breached])))}
+    to_reassign: list[tuple[Handoff, Lead]] = []
+    for handoff in breached:
+        lead = leads[handoff.lead_id]
+        action = ctx.rules.sla.policy_for(lead.tier).action_on_breach(handoff.attempt)
+        handoff.sla_breached = True
+        outcome.breaches.append(Breach(lead.id, handoff.id, handoff.rep_email, DONE.get(action, action)))
+        append_history(session, [history_row(lead.id, "sla_breached", ctx.actor, as_of, {
+            "handoff": handoff.id, "rep": handoff.rep_email, "due_at": handoff.due_at.isoformat(), "action": action},
+            flow_run_id=ctx.flow_run_id)])
+        if action == "reassign":
+            handoff.status = "reassigned"
+            to_reassign.append((handoff, lead))
+        elif action == "escalate":
+            _escalate(session, lead, handoff, ctx, as_of)
+            outcome.escalated += 1
+        else:
+            handoff.status = "recycled"
+            recycle_to_nurture(session, lead, "sla-breached", ctx.actor, as_of, ctx.flow_run_id)
+            outcome.recycled += 1
+    session.flush()
+    if to_reassign:
+        excludes = [_previous_reps(session, lead.id) for _, lead in to_reassign]
+        passed_on = [lead for _, lead in to_reassign]
+        opened = hand_off(session, passed_on, ctx, as_of, excludes=excludes,
+                          attempts=[handoff.attempt + 1 for handoff, _ in to_reassign])
+        outcome.new_handoffs = handed_off(opened, passed_on)
+        outcome.reassigned = len(to_reassign)
+    return outcome
+
+
+def recycle_to_nurture(session: Session, lead: Lead, reason: str, actor: str, as_of: datetime,
+                       flow_run_id: str | None = None) -> None:
+    """Send the lead back to nurturing with `reason`, enrolled for the nurture flow to pick a track."""
+    append_history(session, [history_row(lead.id, "stage_changed", actor, as_of,
+                                         {"from": lead.stage, "to": "nurturing", "reason": reason},
+                                         to_stage="nurturing", flow_run_id=flow_run_id)])
+    lead.stage, lead.owner_rep, lead.updated_at = "nurturing", None, as_of
+    session.add(NurtureEnrollment(lead_id=lead.id, reason=reason, status="active", entered_at=as_of, next_due_at=as_of))
+
+
+def _previous_reps(session: Session, lead_id: int) -> set[str]:
+    return set(session.scalars(select(Handoff.rep_email).where(Handoff.lead_id == lead_id)))
+
+
+def _escalate(session: Session, lead: Lead, handoff: Handoff, ctx: HandoffContext, as_of: datetime) -> None:
+    rep = ctx.rules.reps.rep(handoff.rep_email)
+    manager_email = (rep.manager if rep and rep.manager else None) or ctx.rules.reps.fallback
+    if not manager_email:
+        return
+    manager = next((m for m in ctx.rules.reps.managers if m.email == manager_email), None)
+    message = escalation_notice(lead_profile(session, lead), manager_email, manager.name if manager else manager_email,
+                                handoff.rep_email, handoff.due_at, rep.timezone if rep else "UTC", ctx.sender,
+                                idempotency_key=f"handoff:{handoff.id}:escalate")
+    enqueue(session, message, "escalation", lead.id, as_of)
+    append_history(session, [history_row(lead.id, "escalated", ctx.actor, as_of,
+                                         {"handoff": handoff.id, "rep": handoff.rep_email, "manager": manager_email},
+                                         flow_run_id=ctx.flow_run_id)])

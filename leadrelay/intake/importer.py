@@ -1,0 +1,58 @@
+"""`leadrelay import`: a CSV file into leads, in batches, with bad rows quarantined."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterator
+
+from sqlalchemy.engine import Engine
+
+from leadrelay.intake.csv_records import CsvHeaderError, CsvRecord, decode, in_batches, read_records
+from leadrelay.db import unit_of_work
+from leadrelay.intake.normalise import Rejected, normalise_lead
+from leadrelay.intake.store import IntakeCounts, IntakeItem, store_intake
+
+IMPORT_BATCH = 1000
+
+
+class ImportFailed(Exception):
+    """The file as a whole could not be imported; the message is one sentence."""
+
+
+def open_csv(path: Path) -> tuple[str, list[str], Iterator[CsvRecord]]:
+    """The file's text, header and records; ImportFailed (one sentence) when it can't be read as CSV."""
+    try:
+        text = decode(path.read_bytes())
+    except OSError as exc:
+        raise ImportFailed(f"cannot read {path}: {exc.strerror or exc}.") from None
+    try:
+        header, records = read_records(text)
+    except CsvHeaderError as exc:
+        raise ImportFailed(f"{path} cannot be imported: {exc}.") from None
+    return text, header, records
+
+
+def intake_item(record: CsvRecord, file_name: str, default_source: str) -> IntakeItem:
+    origin = f"{file_name} line {record.line_no}"
+    if record.values is None:
+        return IntakeItem(Rejected(record.error or "malformed line"), record.raw, origin)
+    return IntakeItem(normalise_lead(record.values, default_source), record.raw, origin)
+
+
+def import_csv(path: Path, as_of: datetime, source: str | None = None, list_kind: str = "internal",
+               engine: Engine | None = None, on_progress: Callable[[int, int], None] | None = None) -> IntakeCounts:
+    """Import every record of the file; each batch commits on its own, so one bad row stops nothing.
+
+    `on_progress(done, total)` is called after each batch with counts of physical lines.
+    """
+    text, _, records = open_csv(path)
+    total_lines = max(text.count("\n"), 1)
+    default_source = source or path.stem
+    counts = IntakeCounts()
+    for batch in in_batches(records, IMPORT_BATCH):
+        items = [intake_item(record, path.name, default_source) for record in batch]
+        with unit_of_work(engine) as session:
+            counts.add(store_intake(session, items, as_of, actor=f"import:{path.name}", list_kind=list_kind))
+        if on_progress:
+            on_progress(batch[-1].line_no, total_lines)
+    return counts

@@ -1,0 +1,217 @@
+"""Explainable lead scoring: fit (who the lead is) + engagement (what it did, decaying with time).
+
+Pure functions of a lead dict, its engagement events, the rules in config/scoring.yaml and `as_of`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from leadrelay.lead_fields import TRUTHY, field_value, is_blank
+
+
+class Condition(BaseModel):
+    """A test on one field; every operator given must hold."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    field: str
+    pattern: str | None = None  # a regular expression, searched case-insensitively
+    min: float | None = None
+    max: float | None = None
+    one_of: list[str] | None = None  # case-insensitive exact values
+    truthy: bool | None = None  # yes/true/1 (or, with false, anything else)
+    missing: bool | None = None  # the field is empty (true) or filled (false)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression ({exc})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _has_an_operator(self) -> "Condition":
+        if all(getattr(self, op) is None for op in ("pattern", "min", "max", "one_of", "truthy", "missing")):
+            raise ValueError("a condition needs one of pattern, min, max, one_of, truthy, missing")
+        return self
+
+    def holds(self, lead: Mapping[str, Any]) -> bool:
+        value = field_value(lead, self.field)
+        if self.missing is not None and is_blank(value) != self.missing:
+            return False
+        if is_blank(value):
+            return self.missing is True
+        if self.pattern is not None and not re.search(self.pattern, str(value), re.IGNORECASE):
+            return False
+        if self.one_of is not None and str(value).strip().lower() not in {v.lower() for v in self.one_of}:
+            return False
+        if self.truthy is not None and (str(value).strip().lower() in TRUTHY) != self.truthy:
+            return False
+        if self.min is not None or self.max is not None:
+            number = _as_number(value)
+            if number is None:
+                return False
+            if self.min is not None and number < self.min:
+                return False
+            if self.max is not None and number > self.max:
+                return False
+        return True
+
+
+class FitRule(BaseModel):
+    """Points for who the lead is. Within a `group` only the first matching rule counts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str
+    points: int
+    group: str | None = None
+    when: list[Condition] = Field(default_factory=list)  # all must hold
+    any_of: list[Condition] = Field(default_factory=list)  # at least one must hold
+
+    @model_validator(mode="after")
+    def _has_conditions(self) -> "FitRule":
+        if not self.when and not self.any_of:
+            raise ValueError("a rule needs `when` or `any_of` conditions")
+        return self
+
+    def matches(self, lead: Mapping[str, Any]) -> bool:
+        return all(c.holds(lead) for c in self.when) and (
+            not self.any_of or any(c.holds(lead) for c in self.any_of)
+        )
+
+
+class EngagementRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    half_life_days: float = Field(gt=0)
+    max_points: int | None = Field(default=None, ge=0)
+    points: dict[str, int]  # event kind -> points when fresh
+
+
+class Tiers(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    warm: int
+    hot: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Tiers":
+        if self.hot <= self.warm:
+            raise ValueError("hot must be above warm")
+        return self
+
+
+class ScoringRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mql_threshold: int
+    tiers: Tiers
+    fit: list[FitRule]
+    engagement: EngagementRules
+
+
+@dataclass(frozen=True)
+class Score:
+    fit: int
+    engagement: int
+    total: int
+    tier: str
+    breakdown: tuple[dict[str, Any], ...]  # ({"rule": ..., "points": ...}, ...)
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value).replace(",", "").strip())
+    except ValueError:
+        return None
+
+
+def fit_lines(lead: Mapping[str, Any], rules: list[FitRule]) -> list[dict[str, Any]]:
+    """The fit rules that match the lead, first match per group, as `{rule, points}`."""
+    lines, groups_done = [], set()
+    for rule in rules:
+        if rule.group is not None and rule.group in groups_done:
+            continue
+        if rule.matches(lead):
+            lines.append({"rule": rule.rule, "points": rule.points})
+            if rule.group is not None:
+                groups_done.add(rule.group)
+    return lines
+
+
+def decayed(points: float, occurred_at: datetime, as_of: datetime, half_life_days: float) -> float:
+    """Points halved every `half_life_days` since the event; events after `as_of` count nothing."""
+    age_days = (as_of - occurred_at).total_seconds() / 86400
+    if age_days < 0:
+        return 0.0
+    return points * 0.5 ** (age_days / half_life_days)
+
+
+def engagement_lines(
+    events: Iterable[tuple[str, datetime]], rules: EngagementRules, as_of: datetime
+) -> list[dict[str, Any]]:
+    """Decayed engagement points per event kind, as `{rule, points}`; capped at `max_points` in all."""
+    per_kind: dict[str, tuple[int, float]] = {}
+    for kind, occurred_at in events:
+        fresh = rules.points.get(kind)
+        if fresh is None or occurred_at > as_of:
+            continue
+        count, total = per_kind.get(kind, (0, 0.0))
+        per_kind[kind] = (count + 1, total + decayed(fresh, occurred_at, as_of, rules.half_life_days))
+    lines = []
+    for kind, (count, total) in sorted(per_kind.items()):
+        points = round(total)
+        if points:
+            label = kind.replace("_", " ")
+            lines.append({"rule": f"engagement: {label} ×{count}" if count > 1 else f"engagement: {label}", "points": points})
+    if rules.max_points is not None:
+        overflow = sum(line["points"] for line in lines) - rules.max_points
+        if overflow > 0:
+            lines.append({"rule": f"engagement capped at {rules.max_points}", "points": -overflow})
+    return lines
+
+
+def tier_for(total: int, tiers: Tiers) -> str:
+    if total >= tiers.hot:
+        return "hot"
+    return "warm" if total >= tiers.warm else "cold"
+
+
+def score_lead(
+    lead: Mapping[str, Any], events: Iterable[tuple[str, datetime]], rules: ScoringRules, as_of: datetime
+) -> Score:
+    """The lead's fit, engagement, total and tier at `as_of`, with every point explained."""
+    fit = fit_lines(lead, rules.fit)
+    engagement = engagement_lines(events, rules.engagement, as_of)
+    fit_points = sum(line["points"] for line in fit)
+    engagement_points = sum(line["points"] for line in engagement)
+    total = fit_points + engagement_points
+    return Score(fit_points, engagement_points, total, tier_for(total, rules.tiers), tuple(fit + engagement))
+
+
+# Stages the scorer may move a lead out of; later stages belong to sales and nurture.
+_SCORER_STAGES = {"new", "nurturing"}
+
+
+def stage_after_scoring(stage: str, score: Score, mql_threshold: int) -> tuple[str, str] | None:
+    """The stage a (re)scored lead moves to and why, or None when it stays where it is."""
+    if stage not in _SCORER_STAGES:
+        return None
+    if score.total >= mql_threshold:
+        return "mql", f"score {score.total} reached the MQL threshold {mql_threshold}"
+    if stage == "new":
+        return "nurturing", f"score {score.total} is below the MQL threshold {mql_threshold}"
+    return None

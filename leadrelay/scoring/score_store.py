@@ -1,0 +1,100 @@
+"""Claiming a batch of new or changed leads, scoring them and moving their stage, in one go."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlmodel import Session
+
+from leadrelay.history import append_history, history_row
+from leadrelay.scoring.score import ScoringRules, score_lead, stage_after_scoring
+from models import EngagementEvent, Lead, NurtureEnrollment
+
+# What scoring rules may read; leads are loaded as plain dicts, not ORM objects, for speed.
+SCORED_COLUMNS = (
+    Lead.id, Lead.email, Lead.title, Lead.company, Lead.company_domain, Lead.industry, Lead.company_size,
+    Lead.country, Lead.budget_usd, Lead.timeframe_months, Lead.need, Lead.source, Lead.consent,
+    Lead.list_kind, Lead.attributes, Lead.stage, Lead.score_total, Lead.score_breakdown,
+)
+
+
+@dataclass
+class BatchOutcome:
+    claimed: int = 0
+    stages: Counter = field(default_factory=Counter)  # stage -> leads moved into it
+    lead_ids: list[int] = field(default_factory=list)  # every lead scored
+
+
+def claim_leads_to_score(session: Session, limit: int) -> list[dict]:
+    """Up to `limit` leads waiting to be scored, locked for this transaction (skipping rows another
+    worker holds, on PostgreSQL)."""
+    query = select(*SCORED_COLUMNS).where(Lead.needs_scoring.is_(True)).order_by(Lead.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return [dict(row._mapping) for row in session.execute(query)]
+
+
+def engagement_by_lead(session: Session, lead_ids: list[int], as_of: datetime) -> dict[int, list[tuple[str, datetime]]]:
+    rows = session.execute(
+        select(EngagementEvent.lead_id, EngagementEvent.kind, EngagementEvent.occurred_at).where(
+            EngagementEvent.lead_id.in_(lead_ids), EngagementEvent.occurred_at <= as_of
+        )
+    )
+    events: dict[int, list[tuple[str, datetime]]] = {}
+    for lead_id, kind, occurred_at in rows:
+        events.setdefault(lead_id, []).append((kind, occurred_at))
+    return events
+
+
+def score_next_batch(session: Session, rules: ScoringRules, as_of: datetime, limit: int, actor: str,
+                     flow_run_id: str | None = None) -> BatchOutcome:
+    """Score one claimed batch, move stages (new -> mql or nurturing, nurturing -> mql) and record
+    every change in history; the caller's unit of work commits it all as one."""
+    leads = claim_leads_to_score(session, limit)
+    outcome = BatchOutcome(claimed=len(leads), lead_ids=[lead["id"] for lead in leads])
+    if not leads:
+        return outcome
+    events = engagement_by_lead(session, [lead["id"] for lead in leads], as_of)
+    updates, history, enrollments = [], [], []
+    for lead in leads:
+        score = score_lead(lead, events.get(lead["id"], ()), rules, as_of)
+        change = {
+            "id": lead["id"], "fit_score": score.fit, "engagement_score": score.engagement,
+            "score_total": score.total, "tier": score.tier, "score_breakdown": list(score.breakdown),
+            "scored_at": as_of, "needs_scoring": False, "updated_at": as_of,
+        }
+        if list(score.breakdown) != lead["score_breakdown"] or lead["stage"] == "new":
+            history.append(history_row(lead["id"], "scored", actor, as_of, {
+                "total": score.total, "fit": score.fit, "engagement": score.engagement, "tier": score.tier,
+                "previous_total": lead["score_total"]}, flow_run_id=flow_run_id))
+        move = stage_after_scoring(lead["stage"], score, rules.mql_threshold)
+        if move:
+            stage, reason = move
+            change["stage"] = stage
+            outcome.stages[stage] += 1
+            history.append(history_row(lead["id"], "stage_changed", actor, as_of,
+                                       {"from": lead["stage"], "to": stage, "reason": reason},
+                                       to_stage=stage, flow_run_id=flow_run_id))
+            if stage == "nurturing":
+                enrollments.append({"lead_id": lead["id"], "reason": "unqualified", "status": "active",
+                                    "step_index": 0, "entered_at": as_of, "next_due_at": as_of})
+        updates.append(change)
+    _bulk_update_leads(session, updates)
+    append_history(session, history)
+    if enrollments:
+        session.connection().execute(insert(NurtureEnrollment.__table__), enrollments)
+    return outcome
+
+
+def _bulk_update_leads(session: Session, rows: list[dict]) -> None:
+    """One executemany per set of columns (the ORM's bulk update ran a statement per row)."""
+    table = Lead.__table__
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(k for k in row if k != "id")), []).append(row)
+    for columns, group in groups.items():
+        statement = (update(table).where(table.c.id == bindparam("lead_id"))
+                     .values({column: bindparam(column) for column in columns}))
+        session.connection().execute(statement, [{**{c: r[c] for c in columns}, "lead_id": r["id"]} for r in group])
