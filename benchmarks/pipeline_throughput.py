@@ -21,12 +21,12 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
-from config.settings import get_settings  # noqa: E402
+from leadrelay.config.settings import get_settings  # noqa: E402
 from leadrelay.db import unit_of_work, upgrade_schema  # noqa: E402
 from leadrelay.demo.data import sample_leads  # noqa: E402
 from leadrelay.intake.normalise import LeadInput, normalise_lead  # noqa: E402
 from leadrelay.wiring import build_services, use_services  # noqa: E402
-from models import Lead, LeadEvent  # noqa: E402
+from leadrelay.models import Lead, LeadEvent  # noqa: E402
 
 AS_OF = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
 
@@ -70,7 +70,7 @@ def main() -> None:
     seed(wired.engine, args.leads)
     print(f"seeded {args.leads} leads in {time.perf_counter() - started:.1f}s ({wired.engine.dialect.name})")
 
-    from flows.pipeline import pipeline
+    from leadrelay.flows.pipeline import pipeline
 
     with use_services(wired):
         started = time.perf_counter()

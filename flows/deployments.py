@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from flows.registry import FLOWS
+from leadrelay.flows.registry import FLOWS
 
 PREFECT_YAML = Path(__file__).resolve().parent.parent / "prefect.yaml"
 # How often the runner asks for runs to start: a triggered pipeline run should not wait 10 s.

@@ -6,14 +6,14 @@ from datetime import datetime
 
 from prefect import flow
 
-from flows.batches import until_drained
-from flows.run_visibility import publish_counts, run_name
+from leadrelay.flows.batches import until_drained
+from leadrelay.flows.run_visibility import publish_counts, run_name
 from leadrelay.clock import parse_as_of
 from leadrelay.wiring import services
-from tasks.email import send_outbox
-from tasks.engagement import exit_nurture_batch
-from tasks.handoff import hand_off_batch
-from tasks.pipeline import score_lead_batch
+from leadrelay.tasks.email import send_outbox
+from leadrelay.tasks.engagement import exit_nurture_batch
+from leadrelay.tasks.handoff import hand_off_batch
+from leadrelay.tasks.pipeline import score_lead_batch
 
 ACTOR = "flow:engagement"
 

@@ -5,12 +5,12 @@ from datetime import datetime
 
 from prefect import flow
 
-from flows.batches import until_drained
-from flows.run_visibility import publish_counts, run_name
+from leadrelay.flows.batches import until_drained
+from leadrelay.flows.run_visibility import publish_counts, run_name
 from leadrelay.clock import parse_as_of
 from leadrelay.wiring import services
-from tasks.email import send_outbox
-from tasks.nurture import nurture_batch
+from leadrelay.tasks.email import send_outbox
+from leadrelay.tasks.nurture import nurture_batch
 
 
 # Retrying is safe: each step's email has its own idempotency key and due enrollments are claimed.

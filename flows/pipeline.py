@@ -5,14 +5,14 @@ from datetime import datetime
 
 from prefect import flow
 
-from flows.batches import add_pass, until_drained
-from flows.run_visibility import publish_counts, run_name
+from leadrelay.flows.batches import add_pass, until_drained
+from leadrelay.flows.run_visibility import publish_counts, run_name
 from leadrelay.clock import now, parse_as_of
 from leadrelay.wiring import services
-from tasks.email import send_outbox
-from tasks.engagement import exit_nurture_batch
-from tasks.handoff import hand_off_batch
-from tasks.pipeline import intake_inbound_batch, more_inbound_waiting, score_lead_batch
+from leadrelay.tasks.email import send_outbox
+from leadrelay.tasks.engagement import exit_nurture_batch
+from leadrelay.tasks.handoff import hand_off_batch
+from leadrelay.tasks.pipeline import intake_inbound_batch, more_inbound_waiting, score_lead_batch
 
 # A run "now" takes in what arrives while it works, up to this many passes; the next run goes on.
 MAX_PASSES = 10

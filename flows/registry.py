@@ -1,8 +1,8 @@
 """Every flow `leadrelay run` and `leadrelay serve` know, by name."""
-from flows.engagement import engagement
-from flows.nurture import nurture
-from flows.pipeline import pipeline
-from flows.report import report
-from flows.sla import sla
+from leadrelay.flows.engagement import engagement
+from leadrelay.flows.nurture import nurture
+from leadrelay.flows.pipeline import pipeline
+from leadrelay.flows.report import report
+from leadrelay.flows.sla import sla
 
 FLOWS = {"pipeline": pipeline, "nurture": nurture, "sla": sla, "engagement": engagement, "report": report}

@@ -7,7 +7,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.run_visibility import publish_counts, run_name
+from leadrelay.flows.run_visibility import publish_counts, run_name
 from leadrelay.clock import parse_as_of
 from leadrelay.db import unit_of_work
 from leadrelay.reporting.funnel import funnel_markdown, funnel_report

@@ -5,12 +5,12 @@ from datetime import datetime
 
 from prefect import flow
 
-from flows.batches import until_drained
-from flows.run_visibility import publish_counts, run_name
+from leadrelay.flows.batches import until_drained
+from leadrelay.flows.run_visibility import publish_counts, run_name
 from leadrelay.clock import parse_as_of
 from leadrelay.wiring import services
-from tasks.email import send_outbox
-from tasks.handoff import enforce_sla_batch
+from leadrelay.tasks.email import send_outbox
+from leadrelay.tasks.handoff import enforce_sla_batch
 
 
 # Retrying is safe: a breached handoff is flagged in the batch that acts on it, so it is acted on once.

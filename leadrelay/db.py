@@ -37,7 +37,7 @@ def engine_for(url: str) -> Engine:
 
 
 def get_engine() -> Engine:
-    from config.settings import get_settings
+    from leadrelay.config.settings import get_settings
 
     return engine_for(get_settings().database_url)
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from models import LeadEvent
+from leadrelay.models import LeadEvent
 
 
 def current_flow_run_id() -> str | None:

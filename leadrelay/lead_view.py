@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models import Account, Handoff, Lead, LeadEvent
+from leadrelay.models import Account, Handoff, Lead, LeadEvent
 
 
 def iso(moment: datetime | None) -> str | None:

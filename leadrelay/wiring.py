@@ -11,8 +11,8 @@ from typing import Iterator
 
 from sqlalchemy.engine import Engine
 
-from config.rules import ConfigError, Rules, load_rules
-from config.settings import Settings, get_settings
+from leadrelay.config.rules import ConfigError, Rules, load_rules
+from leadrelay.config.settings import Settings, get_settings
 from leadrelay.db import engine_for
 from leadrelay.email.backends import EmailSender, OutboxDirSender, SendGridSender
 from leadrelay.email.message import EmailMessage, SendResult

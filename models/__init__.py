@@ -1,10 +1,10 @@
 """SQLModel tables: the one source of truth for the schema (Alembic migrations follow it)."""
-from models.history import EngagementEvent, LeadEvent
-from models.intake import InboundLead, QuarantineEntry
-from models.lead import LIMITS, Account, Lead
-from models.messaging import AppSecret, NurtureEnrollment, OutboxEmail, Suppression
-from models.sales import Handoff, RepState
-from models.types import EnrollmentStatus, HandoffStatus, OutboxStatus, Stage, Tier
+from leadrelay.models.history import EngagementEvent, LeadEvent
+from leadrelay.models.intake import InboundLead, QuarantineEntry
+from leadrelay.models.lead import LIMITS, Account, Lead
+from leadrelay.models.messaging import AppSecret, NurtureEnrollment, OutboxEmail, Suppression
+from leadrelay.models.sales import Handoff, RepState
+from leadrelay.models.types import EnrollmentStatus, HandoffStatus, OutboxStatus, Stage, Tier
 
 __all__ = [
     "Account", "AppSecret", "EngagementEvent", "EnrollmentStatus", "Handoff", "HandoffStatus",

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
-from models.types import JSONType, UTCDateTime
+from leadrelay.models.types import JSONType, UTCDateTime
 
 # Field limits enforced at intake: a longer value is quarantined, not truncated.
 LIMITS = {

@@ -13,7 +13,7 @@ from leadrelay.clock import now
 from leadrelay.orchestration.events import EMAIL_FAILED, emit_for_leads
 from leadrelay.email.outbox import FailedEmail, drain_outbox, pending_count, wait_needed
 from leadrelay.wiring import services
-from tasks.run_log import log_batch, run_logger
+from leadrelay.tasks.run_log import log_batch, run_logger
 
 
 @task(name="send-outbox", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)

@@ -10,7 +10,7 @@ from leadrelay.db import unit_of_work
 from leadrelay.nurture.exits import exit_nurture_for_mqls
 from leadrelay.history import current_flow_run_id
 from leadrelay.wiring import services
-from tasks.run_log import log_batch
+from leadrelay.tasks.run_log import log_batch
 
 
 @task(name="exit-nurture-for-mqls-batch", cache_policy=NO_CACHE)

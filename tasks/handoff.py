@@ -22,7 +22,7 @@ from leadrelay.links.secret import link_secret
 from leadrelay.email.rendering import Sender
 from leadrelay.handoff.sla_store import Breach, enforce_sla
 from leadrelay.wiring import services
-from tasks.run_log import log_batch
+from leadrelay.tasks.run_log import log_batch
 
 
 def handoff_context(session: Session, actor: str) -> HandoffContext:

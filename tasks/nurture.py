@@ -13,7 +13,7 @@ from leadrelay.links.secret import link_secret
 from leadrelay.nurture.nurture_store import NurtureContext, nurture_next_batch
 from leadrelay.email.rendering import Sender
 from leadrelay.wiring import services
-from tasks.run_log import log_batch
+from leadrelay.tasks.run_log import log_batch
 
 
 def nurture_context(session: Session, actor: str) -> NurtureContext:

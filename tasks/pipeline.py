@@ -11,7 +11,7 @@ from leadrelay.history import current_flow_run_id
 from leadrelay.intake.inbound import inbound_waiting, intake_next_inbound
 from leadrelay.scoring.score_store import score_next_batch
 from leadrelay.wiring import services
-from tasks.run_log import log_batch
+from leadrelay.tasks.run_log import log_batch
 
 # Tasks here are called again with the same inputs until their batch is empty: never cache them.
 

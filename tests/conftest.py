@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import create_engine
 
-from config.rules import load_rules
-from config.settings import Settings
+from leadrelay.config.rules import load_rules
+from leadrelay.config.settings import Settings
 from leadrelay.db import upgrade_schema
 from leadrelay.email.backends import RecordingSender
 from leadrelay.wiring import Services, use_services

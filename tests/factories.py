@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from models import EngagementEvent, Lead
+from leadrelay.models import EngagementEvent, Lead
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)  # a Monday
 

@@ -85,7 +85,7 @@ def import_(
 @plain_errors
 def run(flow: str = typer.Argument(..., help="pipeline, nurture, sla, engagement or report"), as_of: Optional[str] = AsOf) -> None:
     """Run one flow once."""
-    from flows import registry
+    from leadrelay.flows import registry
 
     if flow not in registry.FLOWS:
         raise UsageError(f"unknown flow '{flow}'; choose one of {', '.join(registry.FLOWS)}.")
@@ -220,7 +220,7 @@ def web(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Optio
 @plain_errors
 def serve(port: int = typer.Option(4200, "--port", help="Port of the Prefect server started when PREFECT_API_URL is not set.")) -> None:
     """Serve every deployment in prefect.yaml with its schedule and triggers; stop with Ctrl-C."""
-    from flows.deployments import serve_all
+    from leadrelay.flows.deployments import serve_all
     from leadrelay.orchestration.server import prefect_api
 
     _ready_services()

@@ -8,7 +8,7 @@ from typing import Callable
 import typer
 from pydantic import ValidationError
 
-from config.rules import ConfigError
+from leadrelay.config.rules import ConfigError
 from leadrelay.db import DatabaseError
 from leadrelay.orchestration.automations import AutomationError
 from leadrelay.intake.importer import ImportFailed

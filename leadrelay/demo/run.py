@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import select
 
-from config.settings import get_settings
+from leadrelay.config.settings import get_settings
 from leadrelay.cli import output as cli_output
 from leadrelay.db import unit_of_work, upgrade_schema
 from leadrelay.demo.data import BAD_ROWS, sample_leads, write_csv
@@ -20,7 +20,7 @@ from leadrelay.intake.importer import import_csv
 from leadrelay.wiring import build_services, use_services
 from leadrelay.handoff.answers import answer_handoff
 from leadrelay.engagement.sendgrid_events import apply_events
-from models import Handoff, InboundLead, Lead, OutboxEmail
+from leadrelay.models import Handoff, InboundLead, Lead, OutboxEmail
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)  # a Monday morning
 DAYS = 21
@@ -30,10 +30,10 @@ ACTIVITY = ["email_open", "email_open", "email_click", "page_view", "pricing_pag
 
 def run_demo(directory: Path, lead_count: int, seed: int, console: Console) -> None:
     """Recreate `directory` with a demo database and outbox, and simulate DAYS days of leads."""
-    from flows.engagement import engagement as engagement_flow
-    from flows.nurture import nurture
-    from flows.pipeline import pipeline
-    from flows.sla import sla
+    from leadrelay.flows.engagement import engagement as engagement_flow
+    from leadrelay.flows.nurture import nurture
+    from leadrelay.flows.pipeline import pipeline
+    from leadrelay.flows.sla import sla
 
     # The day-by-day lines below say what happened; Prefect's per-task lines would drown them.
     logging.getLogger("prefect").setLevel(logging.WARNING)

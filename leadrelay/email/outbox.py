@@ -18,7 +18,7 @@ from leadrelay.db import unit_of_work
 from leadrelay.email.backends import EmailSender
 from leadrelay.email.message import EmailMessage
 from leadrelay.email.retry import MAX_ATTEMPTS, next_attempt_at
-from models import OutboxEmail
+from leadrelay.models import OutboxEmail
 
 
 def enqueue(session: Session, message: EmailMessage, kind: str, lead_id: int | None, as_of: datetime) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from leadrelay.email.message import EmailMessage, header_safe
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "emails"
+# The one rule: templates come from the package `leadrelay.templates` (in a checkout, the
+# project's templates/ folder; in a built wheel, the copy inside it).
+TEMPLATES_DIR = Path(str(files("leadrelay.templates"))) / "emails"
 DEFAULT_POSTAL_ADDRESS = "leadrelay demo, 1 Example Street, Springfield"
 NOT_GIVEN = "not given"
 

@@ -24,7 +24,7 @@ from leadrelay.db import unit_of_work
 from leadrelay.engagement.record import lead_ids_by_email, record_new_engagement
 from leadrelay.intake.importer import IMPORT_BATCH, ImportFailed, open_csv
 from leadrelay.nurture.suppression import normalise_email
-from models import QuarantineEntry
+from leadrelay.models import QuarantineEntry
 
 KINDS = frozenset({"page_view", "pricing_page_view", "content_download", "webinar_attended", "demo_request",
                    "email_open", "email_click"})

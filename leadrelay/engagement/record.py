@@ -8,7 +8,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from models import EngagementEvent, Lead
+from leadrelay.models import EngagementEvent, Lead
 
 # Bound parameters per IN list: well under SQLite's limit, whatever the batch size.
 _CHUNK = 500

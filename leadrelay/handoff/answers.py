@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from leadrelay.history import append_history, history_row
-from models import EnrollmentStatus, Handoff, HandoffStatus, Lead, NurtureEnrollment, Stage
+from leadrelay.models import EnrollmentStatus, Handoff, HandoffStatus, Lead, NurtureEnrollment, Stage
 
 Decision = Literal["accept", "reject"]
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlmodel import Session
 
-from config.rules import Rules
+from leadrelay.config.rules import Rules
 from leadrelay.history import history_row, append_history
 from leadrelay.lead_view import lead_profile
 from leadrelay.links.secret import handoff_links
@@ -20,7 +20,7 @@ from leadrelay.email.outbox import enqueue
 from leadrelay.email.rendering import HandoffNotice, Sender, rep_notification
 from leadrelay.handoff.routing import RepLoad, RouteDecision, route_batch
 from leadrelay.handoff.sla import sla_due_at
-from models import Account, Handoff, Lead, RepState
+from leadrelay.models import Account, Handoff, Lead, RepState
 
 # Links stay valid a while after the deadline: a late answer is still an answer (and counted late).
 LINK_VALIDITY = timedelta(days=14)

@@ -12,7 +12,7 @@ from leadrelay.history import append_history, history_row
 from leadrelay.lead_view import lead_profile
 from leadrelay.email.outbox import enqueue
 from leadrelay.email.rendering import escalation_notice
-from models import Handoff, Lead, NurtureEnrollment
+from leadrelay.models import Handoff, Lead, NurtureEnrollment
 
 
 # What was done about a breach, in the words of the run's log and events.

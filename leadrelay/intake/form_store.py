@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from models import InboundLead, QuarantineEntry
+from leadrelay.models import InboundLead, QuarantineEntry
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from leadrelay.intake.normalise import Rejected, normalise_lead
 from leadrelay.intake.store import IntakeCounts, IntakeItem, store_intake
-from models import InboundLead
+from leadrelay.models import InboundLead
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from email_validator import EmailNotValidError, validate_email
 
 from leadrelay.lead_fields import TRUTHY
-from models.lead import LIMITS
+from leadrelay.models.lead import LIMITS
 
 TEXT_FIELDS = ("first_name", "last_name", "title", "company", "company_domain", "industry", "country", "phone", "source")
 MULTILINE_FIELDS = ("need",)

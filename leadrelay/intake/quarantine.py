@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from leadrelay.lead_view import iso
-from models import QuarantineEntry
+from leadrelay.models import QuarantineEntry
 
 
 def quarantine_entries(session: Session, limit: int | None = None) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from leadrelay.history import append_history, history_row
 from leadrelay.intake.normalise import LeadInput, Rejected
-from models import Account, Lead, QuarantineEntry
+from leadrelay.models import Account, Lead, QuarantineEntry
 
 # Mail providers whose domain says nothing about the lead's company.
 FREE_MAIL_DOMAINS = frozenset(

@@ -13,9 +13,9 @@ from urllib.parse import quote
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from config.settings import Settings
+from leadrelay.config.settings import Settings
 from leadrelay.links.signing import LinkInvalid, sign, verify
-from models import AppSecret
+from leadrelay.models import AppSecret
 
 LINK_SECRET_NAME = "link_signing_key"
 HANDOFF_PURPOSE = "handoff"

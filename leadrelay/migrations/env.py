@@ -2,7 +2,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (registers every table on SQLModel.metadata)
+import leadrelay.models  # noqa: F401  (registers every table on SQLModel.metadata)
 
 config = context.config
 engine = config.attributes["engine"]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from leadrelay.history import append_history, history_row
-from models import EnrollmentStatus, Lead, NurtureEnrollment, Stage
+from leadrelay.models import EnrollmentStatus, Lead, NurtureEnrollment, Stage
 
 BECAME_MQL = "became-mql"
 

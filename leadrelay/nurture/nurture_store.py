@@ -37,7 +37,7 @@ from leadrelay.nurture.send_window import add_wait
 from leadrelay.nurture.sequences import COLD, SequencesConfig, Track
 from leadrelay.nurture.suppression import is_suppressed
 from leadrelay.nurture.unsubscribe import unsubscribe_url
-from models import EnrollmentStatus, Handoff, HandoffStatus, Lead, NurtureEnrollment, OutboxEmail, Stage
+from leadrelay.models import EnrollmentStatus, Handoff, HandoffStatus, Lead, NurtureEnrollment, OutboxEmail, Stage
 
 NURTURE_KIND = "nurture"
 SALES_STAGES = frozenset({Stage.mql, Stage.sal, Stage.sql, Stage.won})

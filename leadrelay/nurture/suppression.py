@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from leadrelay.nurture.exits import exit_enrollments
 from leadrelay.history import append_history, history_row
-from models import Handoff, HandoffStatus, Lead, Stage, Suppression
+from leadrelay.models import Handoff, HandoffStatus, Lead, Stage, Suppression
 
 
 @dataclass(frozen=True)

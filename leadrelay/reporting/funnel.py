@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select
 from sqlmodel import Session
 
-from models import Handoff, Lead, LeadEvent
+from leadrelay.models import Handoff, Lead, LeadEvent
 
 FUNNEL = ("contacts", "leads", "mql", "sal", "sql", "won")
 

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from leadrelay.history import append_history, history_row
 from leadrelay.scoring.score import ScoringRules, score_lead, stage_after_scoring
-from models import EngagementEvent, Lead, NurtureEnrollment
+from leadrelay.models import EngagementEvent, Lead, NurtureEnrollment
 
 # What scoring rules may read; leads are loaded as plain dicts, not ORM objects, for speed.
 SCORED_COLUMNS = (

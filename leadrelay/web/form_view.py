@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from config.settings import Settings
+from leadrelay.config.settings import Settings
 from leadrelay.orchestration import events
 from leadrelay.db import unit_of_work
 from leadrelay.intake.forms import (

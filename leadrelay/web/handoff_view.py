@@ -22,7 +22,7 @@ from leadrelay.lead_view import lead_profile
 from leadrelay.links.secret import HandoffLink, link_secret, read_handoff_link
 from leadrelay.web.pages import Page
 from leadrelay.wiring import Services
-from models import Handoff, Lead
+from leadrelay.models import Handoff, Lead
 
 
 def handoff_page(services: Services, token: str, action: str | None, as_of: datetime) -> Page:

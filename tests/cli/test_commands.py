@@ -7,7 +7,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from config.settings import get_settings
+from leadrelay.config.settings import get_settings
 from leadrelay import wiring
 from leadrelay.cli.app import app
 from tests.conftest import REPO

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from flows.pipeline import pipeline
+from leadrelay.flows.pipeline import pipeline
 from leadrelay.email.backends import SendGridSender
 from leadrelay.intake.normalise import normalise_lead
 from leadrelay.intake.store import IntakeItem, store_intake
 from leadrelay.wiring import use_services
-from models import OutboxEmail
+from leadrelay.models import OutboxEmail
 from tests.factories import buyer
 from tests.support.fake_sendgrid import FakeSendGrid
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from flows.engagement import engagement
+from leadrelay.flows.engagement import engagement
 from leadrelay.db import unit_of_work
 from leadrelay.engagement.sendgrid_events import apply_events
-from models import Handoff, LeadEvent, OutboxEmail
+from leadrelay.models import Handoff, LeadEvent, OutboxEmail
 from tests.support.engagement_factories import add_nurtured_lead, sendgrid_event
 from tests.support.handoff_factories import T0, add_handoff, enrollments_of, events_of, lead_by_email
 

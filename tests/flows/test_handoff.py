@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from flows.pipeline import pipeline
-from flows.sla import sla
+from leadrelay.flows.pipeline import pipeline
+from leadrelay.flows.sla import sla
 from leadrelay.email.backends import build_sendgrid_body
 from leadrelay.intake.normalise import normalise_lead
 from leadrelay.intake.store import IntakeItem, store_intake
-from models import Handoff, Lead, LeadEvent, OutboxEmail
+from leadrelay.models import Handoff, Lead, LeadEvent, OutboxEmail
 from tests.factories import buyer
 from tests.support.fake_sendgrid import mail_send_errors, mail_send_validator
 

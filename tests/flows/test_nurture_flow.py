@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from flows.nurture import nurture
+from leadrelay.flows.nurture import nurture
 from leadrelay.email.backends import build_sendgrid_body
 from leadrelay.engagement.sendgrid_events import apply_events
 from leadrelay.nurture.suppression import suppress
-from models import Handoff, LeadEvent, NurtureEnrollment, OutboxEmail, Suppression
+from leadrelay.models import Handoff, LeadEvent, NurtureEnrollment, OutboxEmail, Suppression
 from tests.factories import add_lead
 from tests.support.fake_sendgrid import mail_send_errors, mail_send_validator
 

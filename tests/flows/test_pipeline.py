@@ -5,10 +5,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from flows.pipeline import pipeline
+from leadrelay.flows.pipeline import pipeline
 from leadrelay.intake.normalise import normalise_lead
 from leadrelay.intake.store import IntakeItem, store_intake
-from models import InboundLead, Lead, LeadEvent, NurtureEnrollment, QuarantineEntry
+from leadrelay.models import InboundLead, Lead, LeadEvent, NurtureEnrollment, QuarantineEntry
 from tests.factories import T0, buyer, student
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

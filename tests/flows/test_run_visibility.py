@@ -23,18 +23,18 @@ from prefect.testing.fixtures import asserting_events_worker  # noqa: F401 (a fi
 from sqlalchemy import select
 from sqlmodel import Session
 
-from flows.pipeline import pipeline
-from flows.report import report
-from flows.sla import sla
+from leadrelay.flows.pipeline import pipeline
+from leadrelay.flows.report import report
+from leadrelay.flows.sla import sla
 from leadrelay.email.backends import RecordingSender
 from leadrelay.email.message import SendResult
 from leadrelay.orchestration.events import EMAIL_FAILED, HANDOFF_CREATED, SLA_BREACHED
 from leadrelay.intake.normalise import normalise_lead
 from leadrelay.intake.store import IntakeItem, store_intake
 from leadrelay.wiring import use_services
-from models import Handoff, Lead, OutboxEmail
-from tasks.handoff import hand_off_batch
-from tasks.pipeline import score_lead_batch
+from leadrelay.models import Handoff, Lead, OutboxEmail
+from leadrelay.tasks.handoff import hand_off_batch
+from leadrelay.tasks.pipeline import score_lead_batch
 from tests.factories import buyer
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

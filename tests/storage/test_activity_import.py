@@ -9,7 +9,7 @@ from sqlalchemy import select
 from leadrelay.engagement.activity_import import import_activity
 from leadrelay.db import unit_of_work
 from leadrelay.intake.importer import ImportFailed
-from models import EngagementEvent, Lead, QuarantineEntry
+from leadrelay.models import EngagementEvent, Lead, QuarantineEntry
 from tests.support.engagement_factories import add_nurtured_lead
 from tests.support.handoff_factories import T0
 

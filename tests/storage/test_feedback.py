@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
-from config.settings import Settings
+from leadrelay.config.settings import Settings
 from leadrelay.db import unit_of_work
 from leadrelay.handoff.answers import (
     REJECT_REASONS,
@@ -19,7 +19,7 @@ from leadrelay.handoff.answers import (
 )
 from leadrelay.links.secret import LINK_SECRET_NAME, handoff_links, link_secret, read_handoff_link
 from leadrelay.links.signing import LinkInvalid
-from models import AppSecret, Handoff, Lead
+from leadrelay.models import AppSecret, Handoff, Lead
 from tests.support.handoff_factories import REP, T0, add_handoff, add_lead, enrollments_of, events_of, migrated_engine
 
 ON_TIME = T0 + timedelta(hours=1)

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from leadrelay.intake.importer import import_csv
-from models import Account, Lead, LeadEvent, QuarantineEntry
+from leadrelay.models import Account, Lead, LeadEvent, QuarantineEntry
 from tests.factories import T0
 
 NASTY_ROWS = [

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from leadrelay.db import unit_of_work
 from leadrelay.intake.inbound import inbound_waiting, intake_next_inbound
-from models import InboundLead
+from leadrelay.models import InboundLead
 from tests.factories import T0
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from leadrelay.db import unit_of_work
 from leadrelay.nurture.suppression import is_suppressed, suppress
-from models import Suppression
+from leadrelay.models import Suppression
 from tests.support.engagement_factories import add_nurtured_lead
 from tests.support.handoff_factories import T0, add_handoff, enrollments_of, events_of, lead_by_email
 
@@ -57,7 +57,7 @@ def test_an_open_handoff_is_left_to_the_rep_but_named_in_history(engine):
     (suppressed,) = [e for e in events_of(engine, lead.id) if e.kind == "suppressed"]
     assert suppressed.detail["open_handoff"] == handoff_id
     with unit_of_work(engine) as session:
-        from models import Handoff
+        from leadrelay.models import Handoff
 
         assert session.get(Handoff, handoff_id).status == "open"
 

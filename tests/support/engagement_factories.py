@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session
 
 from leadrelay.history import append_history, history_row
-from models import Lead, NurtureEnrollment
+from leadrelay.models import Lead, NurtureEnrollment
 from tests.support.handoff_factories import T0, add_lead
 
 

@@ -10,14 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from config.rules import load_rules
-from config.settings import Settings
+from leadrelay.config.rules import load_rules
+from leadrelay.config.settings import Settings
 from leadrelay.db import unit_of_work, upgrade_schema
 from leadrelay.history import append_history, history_row
 from leadrelay.links.secret import handoff_links
 from leadrelay.email.backends import RecordingSender
 from leadrelay.wiring import Services
-from models import Handoff, Lead, LeadEvent, NurtureEnrollment
+from leadrelay.models import Handoff, Lead, LeadEvent, NurtureEnrollment
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)  # a Monday

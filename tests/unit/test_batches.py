@@ -1,5 +1,5 @@
 """Adding up what a flow's passes did."""
-from flows.batches import add_pass
+from leadrelay.flows.batches import add_pass
 
 
 def test_a_second_pass_adds_its_counts_step_by_step_and_keeps_the_newest_pending_figure():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from config.rules import ConfigError, load_rules
+from leadrelay.config.rules import ConfigError, load_rules
 from leadrelay.nurture.guard_rails import (FREQUENCY_CAP, OUTSIDE_WINDOW, choose_track, lead_timezone, persona_of, plan_next_send,
                                plan_send, with_utm)
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from markupsafe import escape
 
-from config.rules import load_rules
+from leadrelay.config.rules import load_rules
 from leadrelay.email.backends import build_sendgrid_body
 from leadrelay.nurture.email import NurtureLinks, nurture_email, preview_template, unsubscribe_mailto
 from leadrelay.email.rendering import Sender

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from config.rules import ConfigError, load_rules
+from leadrelay.config.rules import ConfigError, load_rules
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 

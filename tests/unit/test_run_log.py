@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from leadrelay.email.outbox import without_recipient
-from tasks.run_log import batch_line
+from leadrelay.tasks.run_log import batch_line
 
 
 def test_counts_read_as_words_and_ids_are_capped_at_twenty_with_how_many_more():

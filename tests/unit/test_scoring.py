@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from config.rules import load_rules
+from leadrelay.config.rules import load_rules
 from leadrelay.intake.normalise import normalise_lead
 from leadrelay.scoring.score import EngagementRules, FitRule, decayed, engagement_lines, fit_lines, score_lead, stage_after_scoring
 from tests.factories import buyer, student

@@ -20,7 +20,7 @@ from leadrelay.intake.form_store import store_form
 from leadrelay.intake.inbound import intake_next_inbound
 from leadrelay.web.rate_limit import RateLimiter
 from leadrelay.web.form_view import sentence
-from models import InboundLead, Lead, QuarantineEntry
+from leadrelay.models import InboundLead, Lead, QuarantineEntry
 from tests.support.handoff_factories import T0
 from tests.support.web import web_client
 

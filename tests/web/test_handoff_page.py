@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from leadrelay.db import unit_of_work
 from leadrelay.history import append_history, history_row
 from leadrelay.web import create_app
-from models import Account, Handoff
+from leadrelay.models import Account, Handoff
 from tests.support.handoff_factories import (
     add_lead,
     enrollments_of,

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from leadrelay.db import unit_of_work
-from models import EngagementEvent, Suppression
+from leadrelay.models import EngagementEvent, Suppression
 from tests.support.engagement_factories import add_nurtured_lead, sendgrid_event
 from tests.support.handoff_factories import T0, enrollments_of, lead_by_email
 from tests.support.web import web_client

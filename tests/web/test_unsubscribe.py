@@ -10,7 +10,7 @@ from sqlalchemy import select
 from leadrelay.db import unit_of_work
 from leadrelay.nurture.unsubscribe import list_unsubscribe_headers, unsubscribe_url
 from leadrelay.web import create_app
-from models import Suppression
+from leadrelay.models import Suppression
 from tests.support.engagement_factories import add_nurtured_lead
 from tests.support.handoff_factories import BASE_URL, SECRET, enrollments_of, events_of, lead_by_email, services_for
 

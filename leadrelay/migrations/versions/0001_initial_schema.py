@@ -6,7 +6,7 @@ Revises:
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import models.types
+from leadrelay import models
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'

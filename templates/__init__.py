@@ -1,0 +1,1 @@
+"""The email templates (`emails/`), shipped inside the package as `leadrelay.templates`."""
