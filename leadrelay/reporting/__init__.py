@@ -1,0 +1,1 @@
+"""What managers read: the funnel, SLA compliance and sources."""
