@@ -4,10 +4,10 @@ from leadrelay.models.intake import InboundLead, QuarantineEntry
 from leadrelay.models.lead import LIMITS, Account, Lead
 from leadrelay.models.messaging import AppSecret, NurtureEnrollment, OutboxEmail, Suppression
 from leadrelay.models.sales import Handoff, RepState
-from leadrelay.models.types import EnrollmentStatus, HandoffStatus, OutboxStatus, Stage, Tier
+from leadrelay.models.types import EmailStatus, EnrollmentStatus, HandoffStatus, OutboxStatus, Stage, Tier
 
 __all__ = [
-    "Account", "AppSecret", "EngagementEvent", "EnrollmentStatus", "Handoff", "HandoffStatus",
+    "Account", "AppSecret", "EmailStatus", "EngagementEvent", "EnrollmentStatus", "Handoff", "HandoffStatus",
     "InboundLead", "LIMITS", "Lead", "LeadEvent", "NurtureEnrollment", "OutboxEmail",
     "OutboxStatus", "QuarantineEntry", "RepState", "Stage", "Suppression", "Tier",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
-from leadrelay.models.types import JSONType, UTCDateTime
+from leadrelay.models.types import EmailStatus, JSONType, Stage, UTCDateTime
 
 # Field limits enforced at intake: a longer value is quarantined, not truncated.
 LIMITS = {
@@ -59,8 +59,14 @@ class Lead(SQLModel, table=True):
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
 
     account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
-    stage: str = Field(default="new", max_length=16, index=True)
+    # Changed only through leadrelay.lifecycle.
+    stage: str = Field(default=Stage.new, max_length=16, index=True)
     owner_rep: str | None = Field(default=None, max_length=254)
+    # Marketing email only (see EmailStatus); set by unsubscribes, bounces and spam reports.
+    email_status: str = Field(default=EmailStatus.ok, max_length=16,
+                              sa_column_kwargs={"server_default": EmailStatus.ok.value})
+    email_status_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    email_status_reason: str | None = Field(default=None, max_length=200)
 
     fit_score: int = 0
     engagement_score: int = 0

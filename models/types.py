@@ -31,6 +31,8 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Stage(StrEnum):
+    """Where a lead is in the funnel; `leadrelay.lifecycle` is the one place it changes."""
+
     new = "new"
     nurturing = "nurturing"
     mql = "mql"
@@ -39,7 +41,15 @@ class Stage(StrEnum):
     won = "won"
     lost = "lost"
     disqualified = "disqualified"
-    suppressed = "suppressed"
+
+
+class EmailStatus(StrEnum):
+    """Whether a lead may get marketing email: an axis of its own, apart from its sales stage."""
+
+    ok = "ok"
+    unsubscribed = "unsubscribed"
+    bounced = "bounced"
+    complained = "complained"
 
 
 class Tier(StrEnum):

@@ -2,7 +2,9 @@
 
 Mapping (everything else is counted as ignored):
 - `bounce`, `dropped`, `spamreport`, `unsubscribe`, `group_unsubscribe` -> `suppress` the address
-  (reason = the event name, source `sendgrid`);
+  (reason = the event name, source `sendgrid`), which sets the lead's email status (`bounced`,
+  `complained` or `unsubscribed`) and never its stage; a `bounce` of `type` `blocked` (a soft
+  bounce) is ignored, as it is not permanent;
 - `open` -> engagement `email_open`, `click` -> `email_click`, stored with
   `external_id = sg_event_id`, so a redelivered event is stored once.
 
@@ -27,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 from sqlmodel import Session
 
+from leadrelay.email.kinds import REP_FACING
 from leadrelay.engagement.record import lead_ids_by_email, record_new_engagement
 from leadrelay.nurture.suppression import normalise_email, suppress
 
@@ -34,8 +37,8 @@ SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 SUPPRESSING = frozenset({"bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"})
 ENGAGING = {"open": "email_open", "click": "email_click"}
-# Custom arg `kind` of emails sent to reps (see leadrelay.email.rendering): never a lead's engagement.
-REP_FACING_KINDS = frozenset({"rep_notification", "sla_escalation"})
+# Custom arg `kind` of emails sent to reps (see leadrelay.email.kinds): never a lead's engagement.
+REP_FACING_KINDS = REP_FACING
 ACTOR = "webhook:sendgrid"
 
 
@@ -144,6 +147,8 @@ def _relevant_kind(event: Any) -> str | None:
     name = event["event"]
     if name == "click" and "/unsubscribe/" in str(event.get("url") or ""):
         return None  # a tracked click on the unsubscribe link is not interest
+    if name == "bounce" and event.get("type") == "blocked":
+        return None  # a soft bounce (the receiving server refused for now): the address may work later
     return name if name in SUPPRESSING or name in ENGAGING else None
 
 

@@ -17,7 +17,8 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from leadrelay.history import append_history, history_row
-from leadrelay.models import EnrollmentStatus, Handoff, HandoffStatus, Lead, NurtureEnrollment, Stage
+from leadrelay.lifecycle import Transition, apply_transitions
+from leadrelay.models import Handoff, HandoffStatus, Lead, Stage
 
 Decision = Literal["accept", "reject"]
 
@@ -88,7 +89,8 @@ def answer_handoff(
     answered and whether that was after its deadline, and the lead's history gets the events.
 
     Raises HandoffNotFound, HandoffClosed (not open, or another rep's), or InvalidAnswer; then
-    nothing has been written.
+    nothing has been written. The stage changes through `leadrelay.lifecycle` (an open handoff's
+    lead is an MQL; its LifecycleError, should it not be, leaves the caller to roll back).
     """
     if as_of.tzinfo is None or as_of.tzinfo.utcoffset(as_of) is None:
         raise ValueError("as_of must be timezone-aware.")
@@ -189,15 +191,12 @@ def _parse_reason(reason: str | None) -> str:
 
 
 def _accept(session: Session, handoff: Handoff, lead: Lead, note: str | None, as_of: datetime, actor: str) -> AnswerOutcome:
-    previous = lead.stage
-    lead.stage, lead.owner_rep, lead.updated_at = Stage.sal, handoff.rep_email, as_of
+    lead.owner_rep, lead.updated_at = handoff.rep_email, as_of
     accepted = {"handoff_id": handoff.id, "rep": handoff.rep_email, "sla_breached": handoff.sla_breached}
     if note:
         accepted["note"] = note
-    _record(session, lead, actor, as_of, [
-        ("handoff_accepted", accepted, None),
-        ("stage_changed", {"from": previous, "to": Stage.sal.value, "reason": "accepted by rep"}, Stage.sal.value),
-    ])
+    _record(session, lead, actor, as_of, "handoff_accepted", accepted,
+            Transition.of(lead, Stage.sal, "accepted by rep"))
     return AnswerOutcome(lead_email=lead.email, stage=Stage.sal.value,
                          message="Thank you: the lead is yours now and is marked sales-accepted.")
 
@@ -205,41 +204,24 @@ def _accept(session: Session, handoff: Handoff, lead: Lead, note: str | None, as
 def _reject(
     session: Session, handoff: Handoff, lead: Lead, code: str, note: str | None, as_of: datetime, actor: str
 ) -> AnswerOutcome:
-    previous = lead.stage
     # The reason code on the handoff too: reports count rejections by reason without reading JSON.
     handoff.reason = f"rejected:{code}"
-    lead.stage, lead.owner_rep, lead.updated_at = Stage.nurturing, None, as_of
-    _exit_active_enrollments(session, lead.id, as_of)
-    session.add(NurtureEnrollment(lead_id=lead.id, reason=f"rejected:{code}", step_index=0,
-                                  status=EnrollmentStatus.active, entered_at=as_of, next_due_at=as_of))
-    _record(session, lead, actor, as_of, [
-        ("handoff_rejected", {"handoff_id": handoff.id, "rep": handoff.rep_email, "reason": code,
-                              "reason_label": reason_label(code), "note": note,
-                              "sla_breached": handoff.sla_breached}, None),
-        ("stage_changed", {"from": previous, "to": Stage.nurturing.value, "reason": f"rejected:{code}"},
-         Stage.nurturing.value),
-    ])
+    lead.owner_rep, lead.updated_at = None, as_of
+    rejected = {"handoff_id": handoff.id, "rep": handoff.rep_email, "reason": code,
+                "reason_label": reason_label(code), "note": note, "sla_breached": handoff.sla_breached}
+    # Into nurturing: the lifecycle ends any active enrollment and starts one with this reason.
+    _record(session, lead, actor, as_of, "handoff_rejected", rejected,
+            Transition.of(lead, Stage.nurturing, f"rejected:{code}"))
     return AnswerOutcome(lead_email=lead.email, stage=Stage.nurturing.value,
                          message=f"Thank you: the lead goes back to nurturing (reason: {reason_label(code)}).")
 
 
-def _exit_active_enrollments(session: Session, lead_id: int, as_of: datetime) -> None:
-    # One active enrollment per lead, so the new one never doubles the nurture emails.
-    for enrollment in session.scalars(
-        select(NurtureEnrollment).where(NurtureEnrollment.lead_id == lead_id,
-                                        NurtureEnrollment.status == EnrollmentStatus.active)
-    ):
-        enrollment.status, enrollment.exited_at = EnrollmentStatus.exited, as_of
-        enrollment.exit_reason = "replaced by a new enrollment after a rep rejected the lead"
-
-
-def _record(session: Session, lead: Lead, actor: str, as_of: datetime,
-            events: list[tuple[str, dict, str | None]]) -> None:
+def _record(session: Session, lead: Lead, actor: str, as_of: datetime, kind: str, detail: dict,
+            move: Transition) -> None:
+    """The answer's own history event, then the stage change (and its enrollments)."""
     # No flow run id: a rep's answer comes from a link or the CLI, never from inside a flow run.
-    append_history(session, [
-        history_row(lead.id, kind, actor, as_of, detail=detail, to_stage=to_stage)
-        for kind, detail, to_stage in events
-    ])
+    append_history(session, [history_row(lead.id, kind, actor, as_of, detail=detail)])
+    apply_transitions(session, [move], as_of, actor)
     session.flush()
 
 

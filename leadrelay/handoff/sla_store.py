@@ -7,16 +7,21 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from leadrelay.db import claim
 from leadrelay.handoff.handoff_store import HandedOff, HandoffContext, hand_off, handed_off
 from leadrelay.history import append_history, history_row
 from leadrelay.lead_view import lead_profile
+from leadrelay.email.kinds import SLA_ESCALATION
 from leadrelay.email.outbox import enqueue
 from leadrelay.email.rendering import escalation_notice
-from leadrelay.models import Handoff, Lead, NurtureEnrollment
+from leadrelay.lifecycle import Transition, apply_transitions
+from leadrelay.models import Handoff, Lead, Stage
 
 
 # What was done about a breach, in the words of the run's log and events.
 DONE = {"reassign": "reassigned", "escalate": "escalated", "recycle": "recycled"}
+# Why a lead whose SLA ran out is back in nurturing (and the track-entry reason in sequences.yaml).
+SLA_BREACHED = "sla-breached"
 
 
 @dataclass(frozen=True)
@@ -44,9 +49,7 @@ def claim_breached(session: Session, as_of: datetime, limit: int) -> list[Handof
     transaction (an escalated handoff stays open for the rep to answer, flagged as breached)."""
     query = (select(Handoff).where(Handoff.status == "open", Handoff.sla_breached.is_(False), Handoff.due_at <= as_of)
              .order_by(Handoff.due_at, Handoff.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+    return list(session.scalars(claim(session, query)))
 
 
 def enforce_sla(session: Session, ctx: HandoffContext, as_of: datetime, limit: int) -> BreachOutcome:
@@ -55,6 +58,7 @@ def enforce_sla(session: Session, ctx: HandoffContext, as_of: datetime, limit: i
     outcome = BreachOutcome(claimed=len(breached))
     leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_([h.lead_id for h in breached])))}
     to_reassign: list[tuple[Handoff, Lead]] = []
+    to_recycle: list[Lead] = []
     for handoff in breached:
         lead = leads[handoff.lead_id]
         action = ctx.rules.sla.policy_for(lead.tier).action_on_breach(handoff.attempt)
@@ -71,8 +75,9 @@ def enforce_sla(session: Session, ctx: HandoffContext, as_of: datetime, limit: i
             outcome.escalated += 1
         else:
             handoff.status = "recycled"
-            recycle_to_nurture(session, lead, "sla-breached", ctx.actor, as_of, ctx.flow_run_id)
-            outcome.recycled += 1
+            to_recycle.append(lead)
+    recycle_to_nurture(session, to_recycle, SLA_BREACHED, ctx.actor, as_of, ctx.flow_run_id)
+    outcome.recycled = len(to_recycle)
     session.flush()
     if to_reassign:
         excludes = [_previous_reps(session, lead.id) for _, lead in to_reassign]
@@ -84,14 +89,14 @@ def enforce_sla(session: Session, ctx: HandoffContext, as_of: datetime, limit: i
     return outcome
 
 
-def recycle_to_nurture(session: Session, lead: Lead, reason: str, actor: str, as_of: datetime,
+def recycle_to_nurture(session: Session, leads: list[Lead], reason: str, actor: str, as_of: datetime,
                        flow_run_id: str | None = None) -> None:
-    """Send the lead back to nurturing with `reason`, enrolled for the nurture flow to pick a track."""
-    append_history(session, [history_row(lead.id, "stage_changed", actor, as_of,
-                                         {"from": lead.stage, "to": "nurturing", "reason": reason},
-                                         to_stage="nurturing", flow_run_id=flow_run_id)])
-    lead.stage, lead.owner_rep, lead.updated_at = "nurturing", None, as_of
-    session.add(NurtureEnrollment(lead_id=lead.id, reason=reason, status="active", entered_at=as_of, next_due_at=as_of))
+    """Send the leads back to nurturing with `reason`, without an owner, in one lifecycle batch:
+    each ends up with exactly one active enrollment for the nurture flow to pick a track for."""
+    for lead in leads:
+        lead.owner_rep = None
+    apply_transitions(session, [Transition.of(lead, Stage.nurturing, reason) for lead in leads], as_of, actor,
+                      flow_run_id)
 
 
 def _previous_reps(session: Session, lead_id: int) -> set[str]:
@@ -107,7 +112,7 @@ def _escalate(session: Session, lead: Lead, handoff: Handoff, ctx: HandoffContex
     message = escalation_notice(lead_profile(session, lead), manager_email, manager.name if manager else manager_email,
                                 handoff.rep_email, handoff.due_at, rep.timezone if rep else "UTC", ctx.sender,
                                 idempotency_key=f"handoff:{handoff.id}:escalate")
-    enqueue(session, message, "escalation", lead.id, as_of)
+    enqueue(session, message, SLA_ESCALATION, lead.id, as_of)
     append_history(session, [history_row(lead.id, "escalated", ctx.actor, as_of,
                                          {"handoff": handoff.id, "rep": handoff.rep_email, "manager": manager_email},
                                          flow_run_id=ctx.flow_run_id)])

@@ -4,20 +4,37 @@
 later erasure). It works in the caller's unit of work and never commits. Calling it again for
 an address already suppressed changes nothing and writes no history, so a retried webhook or a
 second click on an unsubscribe link has one effect.
+
+Two records, on purpose: the `suppression` table is the address-level list (it also holds
+addresses that are no lead, and is what the nurture flow checks before every send), and the
+lead's `email_status` (ok / unsubscribed / bounced / complained, with when and why) is what a
+person reads in `lead show`. Neither is a stage: suppressing never changes the sales stage.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from leadrelay.db import claim, dialect_insert
 from leadrelay.nurture.exits import exit_enrollments
 from leadrelay.history import append_history, history_row
-from leadrelay.models import Handoff, HandoffStatus, Lead, Stage, Suppression
+from leadrelay.models import EmailStatus, Handoff, HandoffStatus, Lead, Suppression
+
+# Why an address is suppressed (SendGrid's event names; `unsubscribed` from our own link) -> the
+# lead's email status. A soft `blocked` bounce never gets here (see engagement.sendgrid_events).
+EMAIL_STATUS_FOR_REASON = MappingProxyType({
+    "unsubscribed": EmailStatus.unsubscribed,
+    "unsubscribe": EmailStatus.unsubscribed,
+    "group_unsubscribe": EmailStatus.unsubscribed,
+    "bounce": EmailStatus.bounced,
+    "dropped": EmailStatus.bounced,
+    "spamreport": EmailStatus.complained,
+})
 
 
 @dataclass(frozen=True)
@@ -35,39 +52,44 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+def email_status_for(reason: str) -> EmailStatus:
+    """The email status a suppression `reason` means; ValueError for a reason no caller gives."""
+    try:
+        return EMAIL_STATUS_FOR_REASON[reason]
+    except KeyError:
+        raise ValueError(f"Unknown suppression reason {reason!r}.") from None
+
+
 def suppress(session: Session, email: str, reason: str, source: str, as_of: datetime, actor: str,
              detail: dict | None = None, flow_run_id: str | None = None) -> SuppressOutcome:
-    """Suppress `email` for `reason` (e.g. `unsubscribed`, `bounce`) reported by `source`
-    (e.g. `link`, `sendgrid`), at `as_of`, in the caller's transaction.
+    """Suppress `email` for `reason` (a key of EMAIL_STATUS_FOR_REASON, e.g. `unsubscribed`,
+    `bounce`) reported by `source` (e.g. `link`, `sendgrid`), at `as_of`, in the caller's transaction.
 
-    The first time: a Suppression row is stored; the lead with that address (if any) moves to
-    stage `suppressed` (history `stage_changed` and `suppressed`, with `detail` added to the
-    latter) and every active nurture enrollment of it is exited with `exit_reason=reason`
-    (history `nurture_exited`). An open handoff is left to its rep, but named in the `suppressed`
-    event so the rep and reports can see it. Any later call for the same address does nothing.
-    Raises ValueError for an empty address.
+    The first time: a Suppression row is stored; the lead with that address (if any) gets the
+    email status the reason means, with when and why (`email_status_at`, `email_status_reason`),
+    a `suppressed` history event (`detail` added to it), and every active nurture enrollment of it
+    is exited with `exit_reason=reason` (history `nurture_exited`). Its stage and any open handoff
+    are left alone: a rep keeps working a lead who only stopped marketing email (the open handoff
+    is named in the `suppressed` event). Any later call for the same address does nothing.
+    Raises ValueError for an empty address or an unknown reason.
     """
     address = normalise_email(email)
     if not address:
         raise ValueError("Cannot suppress an empty email address.")
+    status = email_status_for(reason)
     if not _insert_suppression(session, address, reason, source, as_of):
         return SuppressOutcome(email=address, newly_suppressed=False)
     lead = _locked_lead(session, address)
     if lead is None:
         return SuppressOutcome(email=address, newly_suppressed=True)
-    history = []
-    if lead.stage != Stage.suppressed:
-        history.append(history_row(lead.id, "stage_changed", actor, as_of,
-                                   {"from": lead.stage, "to": Stage.suppressed.value, "reason": reason},
-                                   to_stage=Stage.suppressed.value, flow_run_id=flow_run_id))
-        lead.stage, lead.updated_at = Stage.suppressed.value, as_of
+    lead.email_status, lead.email_status_at, lead.email_status_reason = status.value, as_of, reason[:200]
+    lead.updated_at = as_of
     suppressed = {"reason": reason, "source": source, **(detail or {})}
     open_handoff = _open_handoff_id(session, lead.id)
     if open_handoff is not None:
         # Left open on purpose: a rep may still call someone who only stopped marketing email.
         suppressed["open_handoff"] = open_handoff
-    history.append(history_row(lead.id, "suppressed", actor, as_of, suppressed, flow_run_id=flow_run_id))
-    append_history(session, history)
+    append_history(session, [history_row(lead.id, "suppressed", actor, as_of, suppressed, flow_run_id=flow_run_id)])
     exited = exit_enrollments(session, [lead.id], reason, as_of, actor, flow_run_id)
     return SuppressOutcome(email=address, newly_suppressed=True, lead_id=lead.id, enrollments_exited=exited)
 
@@ -92,17 +114,14 @@ def _insert_suppression(session: Session, address: str, reason: str, source: str
     INSERT ... ON CONFLICT DO NOTHING RETURNING: two concurrent suppressions of one address never
     fail, and exactly one of them gets the row back and does the rest.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Suppression).values(email=address, reason=reason[:60], source=source[:60], at=as_of)
+    statement = dialect_insert(session, Suppression).values(email=address, reason=reason[:60], source=source[:60], at=as_of)
     inserted = session.execute(statement.on_conflict_do_nothing(index_elements=["email"]).returning(Suppression.email))
     return inserted.first() is not None
 
 
 def _locked_lead(session: Session, address: str) -> Lead | None:
-    query = select(Lead).where(Lead.email == address)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    # Waits for (rather than skips) a concurrent writer of the same lead.
+    query = claim(session, select(Lead).where(Lead.email == address), skip_locked=False)
     return session.scalars(query.execution_options(populate_existing=True)).first()
 
 

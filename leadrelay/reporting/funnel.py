@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select
 from sqlmodel import Session
 
-from leadrelay.models import Handoff, Lead, LeadEvent
+from leadrelay.models import Handoff, Lead, LeadEvent, Stage
 
-FUNNEL = ("contacts", "leads", "mql", "sal", "sql", "won")
+FUNNEL = ("contacts", "leads", Stage.mql.value, Stage.sal.value, Stage.sql.value, Stage.won.value)
 
 
 def _cohort(since: datetime | None, until: datetime | None):

@@ -11,7 +11,8 @@ from typing import Any, Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from leadrelay.lead_fields import TRUTHY, field_value, is_blank
+from leadrelay.lead_fields import TRUTHY, as_number, field_value, is_blank
+from leadrelay.models.types import Stage
 
 
 class Condition(BaseModel):
@@ -56,7 +57,7 @@ class Condition(BaseModel):
         if self.truthy is not None and (str(value).strip().lower() in TRUTHY) != self.truthy:
             return False
         if self.min is not None or self.max is not None:
-            number = _as_number(value)
+            number = as_number(value)
             if number is None:
                 return False
             if self.min is not None and number < self.min:
@@ -128,17 +129,6 @@ class Score:
     breakdown: tuple[dict[str, Any], ...]  # ({"rule": ..., "points": ...}, ...)
 
 
-def _as_number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(str(value).replace(",", "").strip())
-    except ValueError:
-        return None
-
-
 def fit_lines(lead: Mapping[str, Any], rules: list[FitRule]) -> list[dict[str, Any]]:
     """The fit rules that match the lead, first match per group, as `{rule, points}`."""
     lines, groups_done = [], set()
@@ -203,15 +193,17 @@ def score_lead(
 
 
 # Stages the scorer may move a lead out of; later stages belong to sales and nurture.
-_SCORER_STAGES = {"new", "nurturing"}
+_SCORER_STAGES = frozenset({Stage.new, Stage.nurturing})
+# Why a lead the scorer sends to nurturing enters it: the track-entry reason in sequences.yaml.
+UNQUALIFIED = "unqualified"
 
 
-def stage_after_scoring(stage: str, score: Score, mql_threshold: int) -> tuple[str, str] | None:
+def stage_after_scoring(stage: str, score: Score, mql_threshold: int) -> tuple[Stage, str] | None:
     """The stage a (re)scored lead moves to and why, or None when it stays where it is."""
     if stage not in _SCORER_STAGES:
         return None
     if score.total >= mql_threshold:
-        return "mql", f"score {score.total} reached the MQL threshold {mql_threshold}"
-    if stage == "new":
-        return "nurturing", f"score {score.total} is below the MQL threshold {mql_threshold}"
+        return Stage.mql, f"score {score.total} reached the MQL threshold {mql_threshold}"
+    if stage == Stage.new:
+        return Stage.nurturing, f"score {score.total} is below the MQL threshold {mql_threshold}"
     return None

@@ -5,18 +5,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
+from leadrelay.db import claim
 from leadrelay.history import append_history, history_row
-from leadrelay.scoring.score import ScoringRules, score_lead, stage_after_scoring
-from leadrelay.models import EngagementEvent, Lead, NurtureEnrollment
+from leadrelay.lead_view import FACT_FIELDS
+from leadrelay.lifecycle import Transition, apply_transitions
+from leadrelay.scoring.score import UNQUALIFIED, ScoringRules, score_lead, stage_after_scoring
+from leadrelay.models import EngagementEvent, Lead, Stage
 
-# What scoring rules may read; leads are loaded as plain dicts, not ORM objects, for speed.
+# What scoring rules may read (the lead's facts, as `leadrelay.lead_view` names them) and what
+# rescoring compares; leads are loaded as plain dicts, not ORM objects, for speed.
 SCORED_COLUMNS = (
-    Lead.id, Lead.email, Lead.title, Lead.company, Lead.company_domain, Lead.industry, Lead.company_size,
-    Lead.country, Lead.budget_usd, Lead.timeframe_months, Lead.need, Lead.source, Lead.consent,
-    Lead.list_kind, Lead.attributes, Lead.stage, Lead.score_total, Lead.score_breakdown,
+    Lead.id, *(getattr(Lead, name) for name in FACT_FIELDS), Lead.list_kind, Lead.score_total, Lead.score_breakdown,
 )
 
 
@@ -31,9 +33,7 @@ def claim_leads_to_score(session: Session, limit: int) -> list[dict]:
     """Up to `limit` leads waiting to be scored, locked for this transaction (skipping rows another
     worker holds, on PostgreSQL)."""
     query = select(*SCORED_COLUMNS).where(Lead.needs_scoring.is_(True)).order_by(Lead.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return [dict(row._mapping) for row in session.execute(query)]
+    return [dict(row._mapping) for row in session.execute(claim(session, query))]
 
 
 def engagement_by_lead(session: Session, lead_ids: list[int], as_of: datetime) -> dict[int, list[tuple[str, datetime]]]:
@@ -57,7 +57,7 @@ def score_next_batch(session: Session, rules: ScoringRules, as_of: datetime, lim
     if not leads:
         return outcome
     events = engagement_by_lead(session, [lead["id"] for lead in leads], as_of)
-    updates, history, enrollments = [], [], []
+    updates, history, moves = [], [], []
     for lead in leads:
         score = score_lead(lead, events.get(lead["id"], ()), rules, as_of)
         change = {
@@ -65,26 +65,19 @@ def score_next_batch(session: Session, rules: ScoringRules, as_of: datetime, lim
             "score_total": score.total, "tier": score.tier, "score_breakdown": list(score.breakdown),
             "scored_at": as_of, "needs_scoring": False, "updated_at": as_of,
         }
-        if list(score.breakdown) != lead["score_breakdown"] or lead["stage"] == "new":
+        if list(score.breakdown) != lead["score_breakdown"] or lead["stage"] == Stage.new:
             history.append(history_row(lead["id"], "scored", actor, as_of, {
                 "total": score.total, "fit": score.fit, "engagement": score.engagement, "tier": score.tier,
                 "previous_total": lead["score_total"]}, flow_run_id=flow_run_id))
         move = stage_after_scoring(lead["stage"], score, rules.mql_threshold)
         if move:
             stage, reason = move
-            change["stage"] = stage
-            outcome.stages[stage] += 1
-            history.append(history_row(lead["id"], "stage_changed", actor, as_of,
-                                       {"from": lead["stage"], "to": stage, "reason": reason},
-                                       to_stage=stage, flow_run_id=flow_run_id))
-            if stage == "nurturing":
-                enrollments.append({"lead_id": lead["id"], "reason": "unqualified", "status": "active",
-                                    "step_index": 0, "entered_at": as_of, "next_due_at": as_of})
+            moves.append(Transition(lead["id"], lead["stage"], stage, reason, nurture_reason=UNQUALIFIED))
         updates.append(change)
     _bulk_update_leads(session, updates)
     append_history(session, history)
-    if enrollments:
-        session.connection().execute(insert(NurtureEnrollment.__table__), enrollments)
+    # After the scores: each lead's history reads `scored`, then `stage_changed`.
+    outcome.stages.update(apply_transitions(session, moves, as_of, actor, flow_run_id).moved)
     return outcome
 
 

@@ -44,7 +44,7 @@ def test_import_then_lead_show_json_has_the_promised_shape(workdir):
     assert shown.exit_code == 0
     profile = json.loads(shown.stdout)
     for key in ("email", "first_name", "last_name", "title", "company", "source", "attributes", "stage", "score",
-                "owner", "handoff", "history"):
+                "owner", "email_status", "handoff", "history"):
         assert key in profile
     assert profile["attributes"] == {"team": "Blue"} and profile["source"] == "fair"
     assert set(profile["score"]) >= {"total", "fit", "engagement", "tier", "breakdown"}
@@ -52,6 +52,27 @@ def test_import_then_lead_show_json_has_the_promised_shape(workdir):
 
     quarantined = json.loads(run("quarantine", "--json").stdout)
     assert quarantined[0]["raw"] == "bad,x,y,z" and "not valid" in quarantined[0]["reason"]
+
+
+def test_lead_show_has_the_email_status_apart_from_the_stage(workdir):
+    from datetime import datetime, timezone
+
+    from leadrelay.db import engine_for, unit_of_work
+    from leadrelay.nurture.suppression import suppress
+
+    (workdir / "leads.csv").write_text("email,first_name\ncarla@acme.com,Carla\n")
+    run("init")
+    run("import", "leads.csv")
+    before = json.loads(run("lead", "show", "carla@acme.com", "--json").stdout)
+    with unit_of_work(engine_for(get_settings().database_url)) as session:
+        suppress(session, "carla@acme.com", "bounce", "sendgrid", datetime(2026, 11, 3, 9, tzinfo=timezone.utc), "test")
+
+    after = json.loads(run("lead", "show", "carla@acme.com", "--json").stdout)
+    assert (before["email_status"], before["email_status_at"]) == ("ok", None)
+    assert (after["email_status"], after["email_status_at"], after["email_status_reason"]) == (
+        "bounced", "2026-11-03T09:00:00Z", "bounce")
+    assert after["stage"] == before["stage"] == "new"
+    assert "bounced" in run("lead", "show", "carla@acme.com").stdout
 
 
 def test_funnel_json_has_stages_conversion_sla_and_sources(workdir):

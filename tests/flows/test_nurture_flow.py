@@ -70,13 +70,13 @@ def test_rejected_for_bad_timing_on_friday_evening_gets_step_1_monday_9am_and_st
     assert keys == ["nurture:1:0", "nurture:1:1"]
 
 
-@pytest.mark.parametrize("case", ["no-consent", "suppressed-address", "suppressed-stage", "back-with-sales"])
+@pytest.mark.parametrize("case", ["no-consent", "suppressed-address", "email-status", "back-with-sales"])
 def test_leads_that_must_not_get_marketing_email_leave_the_track_and_get_nothing(services, case):
     email = "kim@acme.example"
     if case == "no-consent":
         lead_id = enrol(services.engine, email, at=MONDAY_9AM_BERLIN, consent=None)
-    elif case == "suppressed-stage":
-        lead_id = enrol(services.engine, email, at=MONDAY_9AM_BERLIN, stage="suppressed")
+    elif case == "email-status":
+        lead_id = enrol(services.engine, email, at=MONDAY_9AM_BERLIN, email_status="bounced")
     elif case == "back-with-sales":
         lead_id = enrol(services.engine, email, at=MONDAY_9AM_BERLIN, stage="sal")
     else:

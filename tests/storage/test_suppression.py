@@ -1,4 +1,4 @@
-"""Suppressing an address: the row, the lead's stage and history, its nurture enrollments."""
+"""Suppressing an address: the row, the lead's email status and history, its nurture enrollments."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,25 +8,26 @@ from sqlalchemy import select
 from leadrelay.db import unit_of_work
 from leadrelay.nurture.suppression import is_suppressed, suppress
 from leadrelay.models import Suppression
-from tests.support.engagement_factories import add_nurtured_lead
-from tests.support.handoff_factories import T0, add_handoff, enrollments_of, events_of, lead_by_email
+from tests.factories import T0, add_handoff, add_nurtured_lead, enrollments_of, events_of, lead_by_email
 
 LATER = T0 + timedelta(days=3)
 
 
-def test_suppressing_a_nurtured_lead_stages_it_exits_its_track_and_records_why(engine):
+def test_suppressing_a_nurtured_lead_sets_its_email_status_exits_its_track_and_records_why(engine):
     with unit_of_work(engine) as session:
         lead, _ = add_nurtured_lead(session)
         outcome = suppress(session, "  Nina@Acme-Buyer.com ", "unsubscribed", "link", LATER, "lead:unsubscribe-link")
 
     assert (outcome.newly_suppressed, outcome.lead_id, outcome.enrollments_exited) == (True, lead.id, 1)
-    assert lead_by_email(engine, "nina@acme-buyer.com").stage == "suppressed"
+    stored = lead_by_email(engine, "nina@acme-buyer.com")
+    assert stored.stage == "nurturing"  # email status is its own axis: the stage stays
+    assert (stored.email_status, stored.email_status_at, stored.email_status_reason) == ("unsubscribed", LATER,
+                                                                                        "unsubscribed")
     (enrollment,) = enrollments_of(engine, lead.id)
     assert (enrollment.status, enrollment.exited_at, enrollment.exit_reason) == ("exited", LATER, "unsubscribed")
     events = [e for e in events_of(engine, lead.id) if e.at == LATER]
-    assert [e.kind for e in events] == ["stage_changed", "suppressed", "nurture_exited"]
-    assert events[0].to_stage == "suppressed" and events[0].detail["reason"] == "unsubscribed"
-    assert events[1].detail == {"reason": "unsubscribed", "source": "link"}
+    assert [e.kind for e in events] == ["suppressed", "nurture_exited"]
+    assert events[0].detail == {"reason": "unsubscribed", "source": "link"}
     with unit_of_work(engine) as session:
         row = session.get(Suppression, "nina@acme-buyer.com")
         assert (row.reason, row.source, row.at) == ("unsubscribed", "link", LATER)
@@ -45,6 +46,7 @@ def test_suppressing_again_changes_nothing(engine):
     assert len(events_of(engine, lead.id)) == before
     with unit_of_work(engine) as session:
         assert session.get(Suppression, "nina@acme-buyer.com").reason == "bounce"  # the first reason stays
+    assert lead_by_email(engine, "nina@acme-buyer.com").email_status == "bounced"
 
 
 def test_an_open_handoff_is_left_to_the_rep_but_named_in_history(engine):

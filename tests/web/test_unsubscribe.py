@@ -11,8 +11,7 @@ from leadrelay.db import unit_of_work
 from leadrelay.nurture.unsubscribe import list_unsubscribe_headers, unsubscribe_url
 from leadrelay.web import create_app
 from leadrelay.models import Suppression
-from tests.support.engagement_factories import add_nurtured_lead
-from tests.support.handoff_factories import BASE_URL, SECRET, enrollments_of, events_of, lead_by_email, services_for
+from tests.factories import BASE_URL, SECRET, add_nurtured_lead, enrollments_of, events_of, lead_by_email, services_for
 
 EMAIL = "nina@acme-buyer.com"
 
@@ -56,7 +55,8 @@ def test_the_button_unsubscribes_the_lead_and_ends_its_track(client, engine, lea
     assert page.status_code == 200 and "You are unsubscribed" in page.text
     (row,) = suppressions(engine)
     assert (row.email, row.reason, row.source) == (EMAIL, "unsubscribed", "link")
-    assert lead_by_email(engine, EMAIL).stage == "suppressed"
+    lead = lead_by_email(engine, EMAIL)
+    assert (lead.stage, lead.email_status) == ("nurturing", "unsubscribed")
     assert [e.exit_reason for e in enrollments_of(engine, lead_id)] == ["unsubscribed"]
 
 
