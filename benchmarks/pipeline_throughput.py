@@ -39,7 +39,7 @@ def seed(engine, count: int) -> None:
         template = templates[i % len(templates)]
         fields = {k: v for k, v in template.fields.items() if k != "company_domain"}
         rows.append({"email": f"lead{i}@bench{i % 5000}.example", **fields, "attributes": template.attributes,
-                     "stage": "new", "needs_scoring": True, "created_at": AS_OF, "updated_at": AS_OF,
+                     "needs_scoring": True, "created_at": AS_OF, "updated_at": AS_OF,  # stage: new by default
                      "score_breakdown": [], "list_kind": "internal"})
         if len(rows) == 10_000:
             with unit_of_work(engine) as session:

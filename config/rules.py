@@ -8,7 +8,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from leadrelay.handoff.routing import RepsConfig, RoutingRules, check_routing_against_reps
+from leadrelay.handoff.routing_rules import RepsConfig, RoutingRules, check_routing_against_reps
 from leadrelay.email.rendering import TEMPLATES_DIR
 from leadrelay.scoring.score import ScoringRules
 from leadrelay.nurture.sequences import SequencesConfig, check_sequences

@@ -1,13 +1,15 @@
-"""The one home of the database: a lazily made engine and a unit of work per batch."""
+"""The one home of the database: a lazily made engine, a unit of work per batch, and the two
+dialect differences the code cares about (row claims and race-safe inserts)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
-from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy import Insert, Select, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -36,20 +38,33 @@ def engine_for(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def get_engine() -> Engine:
-    from leadrelay.config.settings import get_settings
+def supports_skip_locked(bind: Engine | Connection) -> bool:
+    """Whether the database can lock rows and skip rows others hold (PostgreSQL, not SQLite)."""
+    return bind.dialect.name == "postgresql"
 
-    return engine_for(get_settings().database_url)
+
+def claim(session: Session, query: Select, of: Any = None, skip_locked: bool = True) -> Select:
+    """`query` made into a claim: the rows it returns are locked for this transaction.
+
+    On PostgreSQL that is `FOR UPDATE SKIP LOCKED` (`of`: only lock that table's rows in a join),
+    so concurrent workers get disjoint batches; `skip_locked=False` waits for the rows instead.
+    On SQLite the query is returned unchanged: its single writer already serialises claims.
+    """
+    if not supports_skip_locked(session.get_bind()):
+        return query
+    return query.with_for_update(skip_locked=skip_locked, of=of)
 
 
-def supports_skip_locked(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
+def dialect_insert(session: Session, table: Any) -> Insert:
+    """An INSERT for `table` with `on_conflict_do_nothing` / `on_conflict_do_update`, in the
+    session's dialect (PostgreSQL or SQLite): the one way to write a race-safe insert here."""
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 @contextmanager
-def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
+def unit_of_work(engine: Engine) -> Iterator[Session]:
     """A session whose work commits as one when the block ends, or rolls back on any error."""
-    session = Session(engine or get_engine(), expire_on_commit=False)
+    session = Session(engine, expire_on_commit=False)
     try:
         yield session
         session.commit()
@@ -69,17 +84,15 @@ def _alembic_config(engine: Engine):
     return config
 
 
-def upgrade_schema(engine: Engine | None = None) -> None:
+def upgrade_schema(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration."""
     from alembic import command
 
-    engine = engine or get_engine()
     command.upgrade(_alembic_config(engine), "head")
 
 
-def require_schema(engine: Engine | None = None) -> None:
+def require_schema(engine: Engine) -> None:
     """Raise DatabaseError unless `leadrelay init` has created the tables."""
-    engine = engine or get_engine()
     try:
         present = inspect(engine).has_table("lead")
     except Exception as exc:

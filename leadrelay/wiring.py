@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from leadrelay.config.rules import ConfigError, Rules, load_rules
 from leadrelay.config.settings import Settings, get_settings
 from leadrelay.db import engine_for
-from leadrelay.email.backends import EmailSender, OutboxDirSender, SendGridSender
-from leadrelay.email.message import EmailMessage, SendResult
+from leadrelay.email.backends import EmailSender, OutboxDirSender, SecretBlockSendGrid, SendGridSender
+from leadrelay.email.rendering import Sender
 
 
 @dataclass(frozen=True)
@@ -44,18 +44,9 @@ def build_sender(settings: Settings) -> EmailSender:
                       "LEADRELAY_SENDGRID_SECRET_BLOCK is set.")
 
 
-class SecretBlockSendGrid(EmailSender):
-    """SendGrid with its key read from a Prefect Secret block on first send (needs the Prefect API)."""
-
-    def __init__(self, block_name: str, host: str):
-        self.block_name, self.host, self._sender = block_name, host, None
-
-    def send(self, message: EmailMessage) -> SendResult:
-        if self._sender is None:
-            from prefect.blocks.system import Secret
-
-            self._sender = SendGridSender(Secret.load(self.block_name).get(), self.host)
-        return self._sender.send(message)
+def sender_identity(settings: Settings) -> Sender:
+    """Who emails come from and the postal address their footers show, as the settings say."""
+    return Sender(settings.from_email, settings.from_name, settings.postal_address)
 
 
 _override: Services | None = None

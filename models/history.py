@@ -41,4 +41,3 @@ class EngagementEvent(SQLModel, table=True):
     # The provider's event id: the same event delivered twice is stored once.
     external_id: str | None = Field(default=None, max_length=200, unique=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
-    applied: bool = Field(default=False, index=True)

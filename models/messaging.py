@@ -18,15 +18,19 @@ class OutboxEmail(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=200, unique=True)
-    kind: str = Field(max_length=40)
+    kind: str = Field(max_length=40)  # one of leadrelay.email.kinds
     lead_id: int | None = Field(default=None, foreign_key="lead.id", index=True)
     to_email: str = Field(max_length=254)
     to_name: str = Field(default="", max_length=300)
+    from_email: str = Field(max_length=254)
+    from_name: str = Field(default="", max_length=300)
     subject: str = Field(max_length=500)
     html: str = Field(sa_column=Column(Text, nullable=False))
     text: str = Field(sa_column=Column(Text, nullable=False))
-    headers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    headers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))  # extra headers only
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    # SendGrid custom args (kind, ids; never personal data); the idempotency key is added at send time.
+    custom_args: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

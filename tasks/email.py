@@ -1,17 +1,15 @@
 """Sending what the outbox holds: the only task that talks to the email backend."""
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from leadrelay.clock import now
 from leadrelay.orchestration.events import EMAIL_FAILED, emit_for_leads
-from leadrelay.email.outbox import FailedEmail, drain_outbox, pending_count, wait_needed
+from leadrelay.email.outbox import DrainOutcome, FailedEmail, send_due
 from leadrelay.wiring import services
 from leadrelay.tasks.run_log import log_batch, run_logger
 
@@ -19,27 +17,18 @@ from leadrelay.tasks.run_log import log_batch, run_logger
 @task(name="send-outbox", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
 def send_outbox(as_of: datetime, batch_size: int) -> dict[str, int]:
     """Send every due message; wait briefly for retries that fall due soon, leave later ones for the
-    next run. Time is the later of `as_of` and the clock, so simulated runs send what they queued.
-    Logs each pass and tells Prefect about every message that failed for good (its row is committed)."""
+    next run (`leadrelay.email.outbox.send_due`). Logs each pass and tells Prefect about every
+    message that failed for good (its row is committed)."""
     found = services()
     settings = found.settings
-    totals = {"sent": 0, "failed": 0}
-    deadline = time.monotonic() + settings.send_max_wait_seconds
-    while True:
-        moment = max(as_of, now())
-        outcome = drain_outbox(found.engine, found.sender, moment, batch_size, settings.send_retry_base_seconds)
-        totals["sent"] += outcome.sent
-        totals["failed"] += outcome.failed
+
+    def report(outcome: DrainOutcome) -> None:
         emit_for_leads(EMAIL_FAILED, email_failed_payloads(outcome.failures))
         log_batch("send pass", {"sent": outcome.sent, "retrying": outcome.retrying, "failed": outcome.failed},
                   outcome.lead_ids)
-        wait = wait_needed(found.engine, moment, timedelta(seconds=max(deadline - time.monotonic(), 0)))
-        if wait is None:
-            break
-        time.sleep(max(wait.total_seconds(), 0.05))
-        # A simulated as_of does not move with the clock: step it by the time waited.
-        as_of = as_of + max(wait, timedelta(seconds=0.05))
-    totals["still_pending"] = pending_count(found.engine)
+
+    totals = send_due(found.engine, found.sender, as_of, batch_size, settings.send_retry_base_seconds,
+                      settings.send_max_wait_seconds, on_pass=report)
     if totals["still_pending"]:
         run_logger().info("send outbox: %d messages still pending, left for a later run", totals["still_pending"])
     return totals

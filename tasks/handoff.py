@@ -19,9 +19,8 @@ from leadrelay.orchestration.events import HANDOFF_CREATED, SLA_BREACHED, emit_f
 from leadrelay.handoff.handoff_store import HandedOff, HandoffContext, hand_off_new_mqls
 from leadrelay.history import current_flow_run_id
 from leadrelay.links.secret import link_secret
-from leadrelay.email.rendering import Sender
 from leadrelay.handoff.sla_store import Breach, enforce_sla
-from leadrelay.wiring import services
+from leadrelay.wiring import sender_identity, services
 from leadrelay.tasks.run_log import log_batch
 
 
@@ -29,7 +28,7 @@ def handoff_context(session: Session, actor: str) -> HandoffContext:
     found = services()
     settings = found.settings
     return HandoffContext(rules=found.rules, secret=link_secret(session, settings), base_url=settings.base_url,
-                          sender=Sender(settings.from_email, settings.from_name, settings.postal_address),
+                          sender=sender_identity(settings),
                           actor=actor, flow_run_id=current_flow_run_id())
 
 

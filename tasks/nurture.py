@@ -11,8 +11,7 @@ from leadrelay.db import unit_of_work
 from leadrelay.history import current_flow_run_id
 from leadrelay.links.secret import link_secret
 from leadrelay.nurture.nurture_store import NurtureContext, nurture_next_batch
-from leadrelay.email.rendering import Sender
-from leadrelay.wiring import services
+from leadrelay.wiring import sender_identity, services
 from leadrelay.tasks.run_log import log_batch
 
 
@@ -21,7 +20,7 @@ def nurture_context(session: Session, actor: str) -> NurtureContext:
     settings = found.settings
     return NurtureContext(sequences=found.rules.sequences, secret=link_secret(session, settings),
                           base_url=settings.base_url,
-                          sender=Sender(settings.from_email, settings.from_name, settings.postal_address),
+                          sender=sender_identity(settings),
                           actor=actor, flow_run_id=current_flow_run_id())
 
 

@@ -9,6 +9,7 @@ from prefect.cache_policies import NO_CACHE
 from leadrelay.db import unit_of_work
 from leadrelay.history import current_flow_run_id
 from leadrelay.intake.inbound import inbound_waiting, intake_next_inbound
+from leadrelay.models import Stage
 from leadrelay.scoring.score_store import score_next_batch
 from leadrelay.wiring import services
 from leadrelay.tasks.run_log import log_batch
@@ -35,8 +36,8 @@ def score_lead_batch(as_of: datetime, batch_size: int, actor: str = "flow:pipeli
     rules = services().rules.scoring
     with unit_of_work(services().engine) as session:
         outcome = score_next_batch(session, rules, as_of, batch_size, actor, current_flow_run_id())
-    log_batch("scoring batch", {"scored": outcome.claimed, "to_MQL": outcome.stages["mql"],
-                                "to_nurturing": outcome.stages["nurturing"]}, outcome.lead_ids)
+    log_batch("scoring batch", {"scored": outcome.claimed, "to_MQL": outcome.stages[Stage.mql],
+                                "to_nurturing": outcome.stages[Stage.nurturing]}, outcome.lead_ids)
     return {"claimed": outcome.claimed, **{f"to_{stage}": n for stage, n in outcome.stages.items()}}
 
 

@@ -13,8 +13,8 @@ from sqlmodel import create_engine
 from leadrelay.config.rules import load_rules
 from leadrelay.config.settings import Settings
 from leadrelay.db import upgrade_schema
-from leadrelay.email.backends import RecordingSender
 from leadrelay.wiring import Services, use_services
+from tests.support.recording_sender import RecordingSender
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("LEADRELAY_TEST_POSTGRES_URL")

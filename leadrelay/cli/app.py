@@ -182,7 +182,8 @@ def preview(
     from leadrelay.db import unit_of_work
     from leadrelay.lead_view import find_lead, lead_profile
     from leadrelay.nurture.email import preview_template
-    from leadrelay.email.rendering import TEMPLATES_DIR, Sender
+    from leadrelay.email.rendering import TEMPLATES_DIR
+    from leadrelay.wiring import sender_identity
 
     if not (TEMPLATES_DIR / f"{template}.html").exists() or not template.startswith("nurture_"):
         names = sorted(p.stem for p in TEMPLATES_DIR.glob("nurture_*.html") if p.stem != "nurture_layout")
@@ -196,8 +197,7 @@ def preview(
                 raise NotFound("no lead has that email address.")
             profile = lead_profile(session, record)
     settings = (found or _services()).settings
-    html, text = preview_template(template, profile, Sender(settings.from_email, settings.from_name,
-                                                            settings.postal_address), settings.base_url)
+    html, text = preview_template(template, profile, sender_identity(settings), settings.base_url)
     if out:
         out.write_text(html, encoding="utf-8")
         out.with_suffix(".txt").write_text(text, encoding="utf-8")

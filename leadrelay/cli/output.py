@@ -13,6 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from leadrelay.lead_view import display_name
+
 _console = Console()
 
 
@@ -46,12 +48,12 @@ def progress(label: str) -> Iterator[Callable[[int, int], None]]:
 
 
 def print_lead(profile: dict[str, Any]) -> None:
-    name = " ".join(filter(None, [profile["first_name"], profile["last_name"]])) or profile["email"]
+    name = display_name(profile)
     score = profile["score"]
     _console.print(Text.assemble((name, "bold"), " <", profile["email"], ">"))
     facts = Table.grid(padding=(0, 2))
     for label in ("title", "company", "company_domain", "industry", "company_size", "country", "budget_usd",
-                  "timeframe_months", "need", "consent", "source", "stage", "owner"):
+                  "timeframe_months", "need", "consent", "source", "stage", "email_status", "owner"):
         facts.add_row(Text(label, style="dim"), lit(profile.get(label)))
     for key, value in profile["attributes"].items():
         facts.add_row(Text(key, style="dim"), lit(value))

@@ -14,13 +14,14 @@ from leadrelay.config.settings import get_settings
 from leadrelay.cli import output as cli_output
 from leadrelay.db import unit_of_work, upgrade_schema
 from leadrelay.demo.data import BAD_ROWS, sample_leads, write_csv
+from leadrelay.email.kinds import NURTURE
 from leadrelay.engagement.record import engagement, record_engagement
 from leadrelay.reporting.funnel import funnel_report
 from leadrelay.intake.importer import import_csv
 from leadrelay.wiring import build_services, use_services
 from leadrelay.handoff.answers import answer_handoff
 from leadrelay.engagement.sendgrid_events import apply_events
-from leadrelay.models import Handoff, InboundLead, Lead, OutboxEmail
+from leadrelay.models import Handoff, InboundLead, Lead, OutboxEmail, Stage
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)  # a Monday morning
 DAYS = 21
@@ -103,7 +104,7 @@ def _recipients_react(session, rng: random.Random, since: datetime, as_of: datet
     """Recipients of today's nurture emails click, unsubscribe or bounce, as SendGrid's webhook
     would report it; the same code path as POST /webhooks/sendgrid applies the events."""
     sent = session.execute(select(OutboxEmail.id, OutboxEmail.to_email).where(
-        OutboxEmail.kind == "nurture", OutboxEmail.created_at >= since, OutboxEmail.created_at <= as_of)).all()
+        OutboxEmail.kind == NURTURE, OutboxEmail.created_at >= since, OutboxEmail.created_at <= as_of)).all()
     events, counts = [], {"click": 0, "unsubscribe": 0, "bounce": 0}
     for outbox_id, email in sent:
         roll = rng.random()
@@ -124,7 +125,7 @@ def _breach_summary(breaches: dict[str, int]) -> str:
 
 def _activity(session, rng: random.Random, as_of: datetime) -> list[dict]:
     """Some nurtured leads open, click and visit; a few get keen enough to come back to sales."""
-    nurtured = list(session.scalars(select(Lead.id).where(Lead.stage == "nurturing").order_by(Lead.id)))
+    nurtured = list(session.scalars(select(Lead.id).where(Lead.stage == Stage.nurturing).order_by(Lead.id)))
     events = []
     for lead_id in rng.sample(nurtured, k=min(len(nurtured), max(1, len(nurtured) // 15))):
         for _ in range(rng.randint(1, 3)):

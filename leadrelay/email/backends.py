@@ -2,7 +2,8 @@
 
 - `OutboxDirSender`: the default (principle 6); writes RFC 5322 .eml files into a folder.
 - `SendGridSender`: the official `sendgrid` client against SendGrid's v3 Mail Send API.
-- `RecordingSender`: a fake for tests.
+- `SecretBlockSendGrid`: the same, with its API key from a Prefect Secret block.
+(The recording fake the tests use is `tests.support.recording_sender.RecordingSender`.)
 
 A backend makes exactly one attempt per `send` call and never raises for a delivery problem: it
 answers "sent", "retry" (transient: 429, 5xx, timeout, connection error) or "failed" (permanent,
@@ -19,8 +20,7 @@ import math
 import os
 import re
 import tempfile
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from email.message import EmailMessage as MimeMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate, parseaddr
@@ -323,30 +323,17 @@ class SendGridSender(EmailSender):
         return text[:1000]
 
 
-# ---------------------------------------------------------------------------------------------
-# Test fake
+class SecretBlockSendGrid(EmailSender):
+    """`SendGridSender` with its API key read from a Prefect Secret block on the first send
+    (`LEADRELAY_SENDGRID_SECRET_BLOCK`), so the key never sits in the environment; needs the
+    Prefect API then. Later sends reuse the same client."""
 
-
-class RecordingSender(EmailSender):
-    """A fake backend: records every attempt and answers from a script, then "sent".
-
-    `attempts` holds every message passed to `send`, `sent` those whose answer was "sent".
-    `results` (optional) are answered in order, one per call, before falling back to "sent".
-    Thread-safe, so it can stand in for a backend shared by concurrent tasks.
-    """
-
-    def __init__(self, results: Iterable[SendResult] = ()):
-        self.attempts: list[EmailMessage] = []
-        self.sent: list[EmailMessage] = []
-        self._script = list(results)
-        self._lock = threading.Lock()
+    def __init__(self, block_name: str, host: str):
+        self.block_name, self.host, self._sender = block_name, host, None
 
     def send(self, message: EmailMessage) -> SendResult:
-        with self._lock:
-            self.attempts.append(message)
-            result = self._script.pop(0) if self._script else None
-            if result is None:
-                result = SendResult("sent", provider_id=f"recorded-{len(self.attempts)}")
-            if result.status == "sent":
-                self.sent.append(message)
-            return result
+        if self._sender is None:
+            from prefect.blocks.system import Secret  # imported late: Prefect is heavy and only this needs it
+
+            self._sender = SendGridSender(Secret.load(self.block_name).get(), self.host)
+        return self._sender.send(message)

@@ -7,6 +7,8 @@ the one message SendGrid had accepted but we had not yet marked; its idempotency
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -14,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from leadrelay.db import unit_of_work
+from leadrelay.clock import now
+from leadrelay.db import claim, unit_of_work
 from leadrelay.email.backends import EmailSender
 from leadrelay.email.message import EmailMessage
 from leadrelay.email.retry import MAX_ATTEMPTS, next_attempt_at
@@ -22,27 +25,28 @@ from leadrelay.models import OutboxEmail
 
 
 def enqueue(session: Session, message: EmailMessage, kind: str, lead_id: int | None, as_of: datetime) -> bool:
-    """Add the message unless one with its idempotency key exists; True when it was added."""
+    """Add the message, due at `as_of`, unless one with its idempotency key exists; True when it
+    was added. `kind` is one of `leadrelay.email.kinds`."""
     exists = session.scalar(select(OutboxEmail.id).where(OutboxEmail.idempotency_key == message.idempotency_key))
     if exists:
         return False
     session.add(OutboxEmail(
         idempotency_key=message.idempotency_key, kind=kind, lead_id=lead_id, to_email=message.to_email,
-        to_name=message.to_name, subject=message.subject, html=message.html, text=message.text,
-        headers={**message.headers, "_from_email": message.from_email, "_from_name": message.from_name,
-                 "_custom_args": message.custom_args},
-        categories=list(message.categories), created_at=as_of, next_attempt_at=as_of,
+        to_name=message.to_name, from_email=message.from_email, from_name=message.from_name,
+        subject=message.subject, html=message.html, text=message.text, headers=dict(message.headers),
+        categories=list(message.categories), custom_args=dict(message.custom_args),
+        created_at=as_of, next_attempt_at=as_of,
     ))
     return True
 
 
 def as_message(row: OutboxEmail) -> EmailMessage:
-    headers = {k: v for k, v in row.headers.items() if not k.startswith("_")}
+    """The message an outbox row holds, as `enqueue` got it."""
     return EmailMessage(
         idempotency_key=row.idempotency_key, to_email=row.to_email, to_name=row.to_name,
-        from_email=row.headers["_from_email"], from_name=row.headers["_from_name"], subject=row.subject,
-        html=row.html, text=row.text, headers=headers, categories=tuple(row.categories),
-        custom_args=dict(row.headers.get("_custom_args") or {}),
+        from_email=row.from_email, from_name=row.from_name, subject=row.subject,
+        html=row.html, text=row.text, headers=dict(row.headers), categories=tuple(row.categories),
+        custom_args=dict(row.custom_args or {}),
     )
 
 
@@ -81,9 +85,7 @@ def send_one(engine: Engine, outbox_id: int, sender: EmailSender, now: datetime,
     """Send one pending row and record the outcome; None when another worker has it or it is done."""
     with unit_of_work(engine) as session:
         query = select(OutboxEmail).where(OutboxEmail.id == outbox_id, OutboxEmail.status == "pending")
-        if engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        row = session.scalars(query).first()
+        row = session.scalars(claim(session, query)).first()
         if row is None:
             return None
         result = sender.send(as_message(row))
@@ -112,6 +114,35 @@ def drain_outbox(engine: Engine, sender: EmailSender, now: datetime, limit: int,
     if tried:
         outcome.lead_ids, outcome.failures = _tried_leads_and_failures(engine, tried)
     return outcome
+
+
+def send_due(engine: Engine, sender: EmailSender, as_of: datetime, limit: int, retry_base_seconds: float,
+             max_wait_seconds: float, on_pass: Callable[[DrainOutcome], None] = lambda outcome: None,
+             clock: Callable[[], datetime] = now, sleep: Callable[[float], None] = time.sleep) -> dict[str, int]:
+    """Drain the outbox until nothing is due: each pass sends what is due (up to `limit`) at the
+    later of `as_of` and `clock()`, so a simulated run sends what it queued; then, while a retry
+    falls due within `max_wait_seconds` of starting, sleep until it is due and pass again. Later
+    retries are left for the next run.
+
+    `on_pass` sees every pass's outcome (its rows are committed): the caller logs and reports it.
+    Returns {"sent", "failed"} summed over the passes and "still_pending" (any due time).
+    """
+    totals = {"sent": 0, "failed": 0}
+    deadline = time.monotonic() + max_wait_seconds
+    while True:
+        moment = max(as_of, clock())
+        outcome = drain_outbox(engine, sender, moment, limit, retry_base_seconds)
+        totals["sent"] += outcome.sent
+        totals["failed"] += outcome.failed
+        on_pass(outcome)
+        wait = wait_needed(engine, moment, timedelta(seconds=max(deadline - time.monotonic(), 0)))
+        if wait is None:
+            break
+        sleep(max(wait.total_seconds(), 0.05))
+        # A simulated as_of does not move with the clock: step it by the time waited.
+        as_of = as_of + max(wait, timedelta(seconds=0.05))
+    totals["still_pending"] = pending_count(engine)
+    return totals
 
 
 def _tried_leads_and_failures(engine: Engine, outbox_ids: list[int]) -> tuple[list[int], list[FailedEmail]]:

@@ -22,12 +22,13 @@ import css_inline
 import pendulum
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from leadrelay.email.kinds import REP_NOTIFICATION, SLA_ESCALATION
 from leadrelay.email.message import EmailMessage, header_safe
+from leadrelay.lead_view import display_name
 
 # The one rule: templates come from the package `leadrelay.templates` (in a checkout, the
 # project's templates/ folder; in a built wheel, the copy inside it).
 TEMPLATES_DIR = Path(str(files("leadrelay.templates"))) / "emails"
-DEFAULT_POSTAL_ADDRESS = "leadrelay demo, 1 Example Street, Springfield"
 NOT_GIVEN = "not given"
 
 _env = Environment(
@@ -45,11 +46,14 @@ _inliner = css_inline.CSSInliner(load_remote_stylesheets=False)
 
 @dataclass(frozen=True)
 class Sender:
-    """Who the emails come from, and the postal address every footer shows."""
+    """Who the emails come from, and the postal address every footer shows.
+
+    Built from settings (`LEADRELAY_POSTAL_ADDRESS` and friends); rendering has no default of its
+    own, so there is one postal address, the one configured."""
 
     from_email: str
     from_name: str
-    postal_address: str = DEFAULT_POSTAL_ADDRESS
+    postal_address: str
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ def rep_notification(profile: dict[str, Any], handoff: HandoffNotice, sender: Se
     the full history, the buying team, the deadline in the rep's time zone, the routing reason
     and signed Accept / Reject links. No personal data goes into `custom_args`.
     """
-    lead = lead_view(profile, handoff.rep_timezone)
+    lead = lead_summary(profile, handoff.rep_timezone)
     deadline = local_time(handoff.due_at, handoff.rep_timezone)
     context = {
         "lead": lead,
@@ -104,18 +108,8 @@ def rep_notification(profile: dict[str, Any], handoff: HandoffNotice, sender: Se
     }
     html, text = render_template("rep_notification", context)
     subject = f"{lead['tier_label']} lead: {lead['headline']} (score {lead['score_total']}) — accept by {deadline['short']}"
-    return EmailMessage(
-        idempotency_key=handoff.idempotency_key,
-        to_email=header_safe(handoff.rep_email),
-        to_name=header_safe(handoff.rep_name),
-        from_email=header_safe(sender.from_email),
-        from_name=header_safe(sender.from_name),
-        subject=header_safe(subject),
-        html=html,
-        text=text,
-        categories=("rep-notification",),
-        custom_args={"kind": "rep_notification", "handoff_id": str(handoff.handoff_id)},
-    )
+    return compose(REP_NOTIFICATION, handoff.idempotency_key, handoff.rep_email, handoff.rep_name, sender, subject,
+                   html, text, args={"handoff_id": str(handoff.handoff_id)})
 
 
 def escalation_notice(
@@ -132,7 +126,7 @@ def escalation_notice(
 
     Times are shown in `tz`; the lead summary is the same one the rep was sent.
     """
-    lead = lead_view(profile, tz)
+    lead = lead_summary(profile, tz)
     deadline = local_time(due_at, tz)
     context = {
         "lead": lead,
@@ -143,17 +137,27 @@ def escalation_notice(
     }
     html, text = render_template("escalation", context)
     subject = f"SLA missed: {lead['headline']} (score {lead['score_total']}) not accepted by {deadline['short']}"
+    return compose(SLA_ESCALATION, idempotency_key, manager_email, manager_name, sender, subject, html, text)
+
+
+def compose(kind: str, idempotency_key: str, to_email: str, to_name: str, sender: Sender, subject: str,
+            html: str, text: str, headers: dict[str, str] | None = None, categories: tuple[str, ...] = (),
+            args: dict[str, str] | None = None) -> EmailMessage:
+    """An `EmailMessage` of `kind` (see `leadrelay.email.kinds`) from `sender`, every header value
+    single-line. `kind` is the first category and `custom_args["kind"]`, followed by `categories`
+    and `args`; custom args must hold no personal data (SendGrid shows them in event logs)."""
     return EmailMessage(
         idempotency_key=idempotency_key,
-        to_email=header_safe(manager_email),
-        to_name=header_safe(manager_name),
+        to_email=header_safe(to_email),
+        to_name=header_safe(to_name),
         from_email=header_safe(sender.from_email),
         from_name=header_safe(sender.from_name),
         subject=header_safe(subject),
         html=html,
         text=text,
-        categories=("sla-escalation",),
-        custom_args={"kind": "sla_escalation"},
+        headers=dict(headers or {}),
+        categories=(kind, *categories),
+        custom_args={"kind": kind, **(args or {})},
     )
 
 
@@ -161,13 +165,14 @@ def escalation_notice(
 # The view of a lead the templates show: every value already formatted as display text
 
 
-def lead_view(profile: dict[str, Any], tz: str) -> dict[str, Any]:
-    """What the `_lead_summary` macros show about a lead, formatted for people; times in `tz`."""
+def lead_summary(profile: dict[str, Any], tz: str) -> dict[str, Any]:
+    """What the `_lead_summary` macros show about a lead, formatted for people; times in `tz`.
+    `profile` is `leadrelay.lead_view.lead_profile()`'s mapping."""
     score = profile["score"]
     breakdown = [{"rule": line["rule"], "points": signed(line["points"])} for line in score.get("breakdown") or []]
     history = [history_view(event, tz) for event in sorted(profile["history"], key=lambda e: parse_time(e["at"]))]
     return {
-        "name": full_name(profile),
+        "name": display_name(profile),
         "timezone": tz,
         "headline": headline(profile),
         "email": profile["email"],
@@ -187,15 +192,9 @@ def lead_view(profile: dict[str, Any], tz: str) -> dict[str, Any]:
     }
 
 
-def full_name(profile: dict[str, Any]) -> str:
-    """First and last name, or the email address when the lead gave no name."""
-    name = " ".join(p for p in (profile.get("first_name"), profile.get("last_name")) if p)
-    return name or profile["email"]
-
-
 def headline(profile: dict[str, Any]) -> str:
     """"Carla Boss, CEO at Acme Corp", leaving out whatever is unknown."""
-    text = full_name(profile)
+    text = display_name(profile)
     if profile.get("title"):
         text += f", {profile['title']}"
     if profile.get("company"):

@@ -5,9 +5,9 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from leadrelay.db import dialect_insert
 from leadrelay.models import EngagementEvent, Lead
 
 # Bound parameters per IN list: well under SQLite's limit, whatever the batch size.
@@ -34,8 +34,7 @@ def record_new_engagement(session: Session, events: list[dict[str, Any]]) -> int
     fresh = _not_seen(session, events)
     if not fresh:
         return 0
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(EngagementEvent)
+    statement = dialect_insert(session, EngagementEvent)
     session.execute(statement.on_conflict_do_nothing(index_elements=["external_id"]),
                     [{"detail": {}, "external_id": None, **event} for event in fresh])
     lead_ids = sorted({event["lead_id"] for event in fresh})

@@ -7,25 +7,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlmodel import Session
 
 from leadrelay.config.rules import Rules
+from leadrelay.db import claim
 from leadrelay.history import history_row, append_history
-from leadrelay.lead_view import lead_profile
+from leadrelay.lead_view import lead_profile, rule_view
 from leadrelay.links.secret import handoff_links
+from leadrelay.email.kinds import REP_NOTIFICATION
 from leadrelay.email.outbox import enqueue
 from leadrelay.email.rendering import HandoffNotice, Sender, rep_notification
 from leadrelay.handoff.routing import RepLoad, RouteDecision, route_batch
 from leadrelay.handoff.sla import sla_due_at
-from leadrelay.models import Account, Handoff, Lead, RepState
+from leadrelay.models import Account, Handoff, Lead, RepState, Stage
 
 # Links stay valid a while after the deadline: a late answer is still an answer (and counted late).
 LINK_VALIDITY = timedelta(days=14)
-ROUTED_FIELDS = ("id", "email", "country", "industry", "company_size", "tier", "score_total", "source",
-                 "attributes", "title", "account_id", "list_kind")
 
 
 @dataclass(frozen=True)
@@ -67,10 +66,8 @@ def handed_off(handoffs: list[Handoff], leads: list[Lead]) -> list[HandedOff]:
 def claim_new_mqls(session: Session, limit: int) -> list[Lead]:
     """MQLs with no open handoff, locked for this transaction (skipping others' rows on PostgreSQL)."""
     open_handoff = exists().where(Handoff.lead_id == Lead.id, Handoff.status == "open")
-    query = select(Lead).where(Lead.stage == "mql", ~open_handoff).order_by(Lead.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Lead)
-    return list(session.scalars(query))
+    query = select(Lead).where(Lead.stage == Stage.mql, ~open_handoff).order_by(Lead.id).limit(limit)
+    return list(session.scalars(claim(session, query, of=Lead)))
 
 
 def rep_loads(session: Session) -> dict[str, RepLoad]:
@@ -88,7 +85,7 @@ def hand_off(session: Session, leads: list[Lead], ctx: HandoffContext, as_of: da
         return []
     accounts = _accounts(session, leads)
     owners = [accounts[lead.account_id].owner_rep if lead.account_id in accounts else None for lead in leads]
-    decisions = route_batch([_routing_view(lead) for lead in leads], ctx.rules.routing, ctx.rules.reps,
+    decisions = route_batch([rule_view(lead) for lead in leads], ctx.rules.routing, ctx.rules.reps,
                             rep_loads(session), as_of, account_owners=owners, excludes=excludes)
     handoffs = []
     for index, (lead, decision) in enumerate(zip(leads, decisions)):
@@ -141,22 +138,15 @@ def _queue_notification(session: Session, lead: Lead, handoff: Handoff, rep_name
                            reject_url=reject_url, attempt=handoff.attempt, route_reason=decision.reason,
                            idempotency_key=f"handoff:{handoff.id}:notify")
     message = rep_notification(lead_profile(session, lead), notice, ctx.sender)
-    if enqueue(session, message, "rep_notification", lead.id, as_of):
+    if enqueue(session, message, REP_NOTIFICATION, lead.id, as_of):
         append_history(session, [history_row(lead.id, "notification_queued", ctx.actor, as_of,
-                                             {"handoff": handoff.id, "to": handoff.rep_email, "kind": "rep_notification"},
+                                             {"handoff": handoff.id, "to": handoff.rep_email, "kind": REP_NOTIFICATION},
                                              flow_run_id=ctx.flow_run_id)])
 
 
 def _accounts(session: Session, leads: list[Lead]) -> dict[int, Account]:
     ids = {lead.account_id for lead in leads if lead.account_id}
     return {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids)))} if ids else {}
-
-
-def _routing_view(lead: Lead) -> dict[str, Any]:
-    view = {name: getattr(lead, name) for name in ROUTED_FIELDS}
-    view["score"] = lead.score_total
-    view["list"] = lead.list_kind
-    return view
 
 
 def hand_off_new_mqls(session: Session, ctx: HandoffContext, as_of: datetime, limit: int) -> HandoffOutcome:

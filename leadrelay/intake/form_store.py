@@ -7,12 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from leadrelay.db import dialect_insert
 from leadrelay.models import InboundLead, QuarantineEntry
-
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ def store_form(session: Session, form_name: str, payload: dict[str, Any], submis
     if submission_id is None:
         new_id = session.execute(insert(table).values(values).returning(table.c.id)).scalar_one()
         return StoredForm(new_id, duplicate=False)
-    statement = (_INSERTS[session.get_bind().dialect.name](table).values(values)
+    statement = (dialect_insert(session, table).values(values)
                  .on_conflict_do_nothing(index_elements=["source", "submission_id"])
                  .returning(table.c.id))
     new_id = session.execute(statement).scalar_one_or_none()

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from leadrelay.db import claim
 from leadrelay.intake.normalise import Rejected, normalise_lead
 from leadrelay.intake.store import IntakeCounts, IntakeItem, store_intake
 from leadrelay.models import InboundLead
@@ -26,9 +27,7 @@ def claim_inbound(session: Session, as_of: datetime, limit: int) -> list[Inbound
         .order_by(InboundLead.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+    return list(session.scalars(claim(session, query)))
 
 
 def inbound_waiting(session: Session, as_of: datetime) -> bool:

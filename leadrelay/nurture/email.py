@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from leadrelay.email.message import EmailMessage, header_safe
+from leadrelay.email.kinds import NURTURE
+from leadrelay.email.message import EmailMessage
+from leadrelay.email.rendering import Sender, compose, render_template
+from leadrelay.lead_view import full_name
 from leadrelay.nurture.guard_rails import with_utm
-from leadrelay.email.rendering import Sender, render_template
 from leadrelay.nurture.sequences import Track
 
 # Shown when a preview has no lead of its own.
@@ -40,7 +42,7 @@ def unsubscribe_mailto(sender: Sender) -> str:
 
 def nurture_email(lead: Mapping[str, Any], track: Track, step_index: int, links: NurtureLinks, sender: Sender,
                   idempotency_key: str, persona: str | None = None) -> EmailMessage:
-    """Step `step_index` (0-based) of `track` for `lead` (a `Lead`'s fields or a `lead_profile()`).
+    """Step `step_index` (0-based) of `track` for `lead` (`lead_facts()` or `lead_profile()` of a lead).
 
     `persona` (from `leadrelay.nurture.guard_rails.persona_of`) lets a template speak to the reader's role.
     Raises IndexError for a step the track does not have, jinja2.UndefinedError when a template
@@ -51,19 +53,9 @@ def nurture_email(lead: Mapping[str, Any], track: Track, step_index: int, links:
     context = template_context(lead, sender, links.unsubscribe_url, with_utm(step.link, track.name, number),
                                track.name, number, persona)
     html, text = render_template(step.template, context)
-    return EmailMessage(
-        idempotency_key=idempotency_key,
-        to_email=header_safe(lead["email"]),
-        to_name=header_safe(" ".join(p for p in (lead.get("first_name"), lead.get("last_name")) if p)),
-        from_email=header_safe(sender.from_email),
-        from_name=header_safe(sender.from_name),
-        subject=header_safe(render_subject(step.subject, lead)),
-        html=html,
-        text=text,
-        headers=unsubscribe_headers(links),
-        categories=("nurture", track.name),
-        custom_args={"kind": "nurture", "track": track.name, "step": str(number)},
-    )
+    return compose(NURTURE, idempotency_key, lead["email"], full_name(lead), sender, render_subject(step.subject, lead),
+                   html, text, headers=unsubscribe_headers(links), categories=(track.name,),
+                   args={"track": track.name, "step": str(number)})
 
 
 def unsubscribe_headers(links: NurtureLinks) -> dict[str, str]:

@@ -1,5 +1,6 @@
-"""Leaving a nurture track: when a lead becomes an MQL, or is suppressed, its active
-enrollments end, each with its reason and a `nurture_exited` event in the lead's history.
+"""Leaving a nurture track: when a lead changes stage (see leadrelay.lifecycle; an MQL's through
+`exit_nurture_for_mqls`) or its address is suppressed, its active enrollments end, each with its
+reason and a `nurture_exited` event in the lead's history.
 
 Works in the caller's unit of work and never commits.
 """
@@ -10,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from leadrelay.db import claim
 from leadrelay.history import append_history, history_row
 from leadrelay.models import EnrollmentStatus, Lead, NurtureEnrollment, Stage
 
@@ -40,9 +42,7 @@ def exit_nurture_for_mqls(session: Session, as_of: datetime, limit: int, actor: 
              .join(Lead, Lead.id == NurtureEnrollment.lead_id)
              .where(NurtureEnrollment.status == EnrollmentStatus.active, Lead.stage == Stage.mql)
              .order_by(NurtureEnrollment.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=NurtureEnrollment)
-    enrollments = list(session.scalars(query))
+    enrollments = list(session.scalars(claim(session, query, of=NurtureEnrollment)))
     _exit(session, enrollments, BECAME_MQL, as_of, actor, flow_run_id)
     return [enrollment.lead_id for enrollment in enrollments]
 

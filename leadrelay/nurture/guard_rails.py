@@ -1,6 +1,6 @@
 """Nurture decisions as plain functions: which track a lead gets, and when its next email may go.
 
-No database, no clock: a lead is a mapping (a `Lead` row's fields, or `lead_profile()`), times are
+No database, no clock: a lead is a mapping (`leadrelay.lead_view.lead_facts()` or `lead_profile()`), times are
 timezone-aware and what comes out is UTC-aware.
 """
 from __future__ import annotations

@@ -6,9 +6,9 @@ transaction, so a retried or concurrent run sends each step once.
 
 For each claimed enrollment, in order:
 1. no track yet: choose one by reason, persona and industry (history `nurture_enrolled`);
-2. exit (history `nurture_exited`, nothing sent) when the address is suppressed or the stage is
-   `suppressed` (`suppressed`), the stage is mql/sal/sql/won (`back-with-sales`), the lead has no
-   marketing consent (`no-consent`), or no track fits (`no-track`);
+2. exit (history `nurture_exited`, nothing sent) when the address is suppressed or the lead's
+   email status is not `ok` (`suppressed`), the stage is mql/sal/sql/won (`back-with-sales`),
+   the lead has no marketing consent (`no-consent`), or no track fits (`no-track`);
 3. defer (history `nurture_deferred`, nothing sent) while a rep holds an open handoff
    (`open-handoff`, checked again a day later), outside the send window in the lead's local time
    (`outside-send-window`) or over the frequency cap (`frequency-cap`): next_due_at moves to the
@@ -28,18 +28,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from leadrelay.db import claim
 from leadrelay.history import append_history, history_row
+from leadrelay.lead_view import lead_facts
 from leadrelay.nurture.guard_rails import FREQUENCY_CAP, choose_track, lead_timezone, persona_of, plan_send
 from leadrelay.nurture.email import NurtureLinks, nurture_email, unsubscribe_mailto
+from leadrelay.email.kinds import NURTURE
 from leadrelay.email.outbox import enqueue
 from leadrelay.email.rendering import Sender
 from leadrelay.nurture.send_window import add_wait
 from leadrelay.nurture.sequences import COLD, SequencesConfig, Track
 from leadrelay.nurture.suppression import is_suppressed
 from leadrelay.nurture.unsubscribe import unsubscribe_url
-from leadrelay.models import EnrollmentStatus, Handoff, HandoffStatus, Lead, NurtureEnrollment, OutboxEmail, Stage
+from leadrelay.models import (EmailStatus, EnrollmentStatus, Handoff, HandoffStatus, Lead, NurtureEnrollment,
+                              OutboxEmail, Stage)
 
-NURTURE_KIND = "nurture"
 SALES_STAGES = frozenset({Stage.mql, Stage.sal, Stage.sql, Stage.won})
 # While a rep holds the lead, look again this much later (the handoff is usually answered by then).
 OPEN_HANDOFF_RECHECK = timedelta(days=1)
@@ -70,15 +73,13 @@ def claim_due_enrollments(session: Session, as_of: datetime, limit: int) -> list
     query = (select(NurtureEnrollment)
              .where(NurtureEnrollment.status == EnrollmentStatus.active, NurtureEnrollment.next_due_at <= as_of)
              .order_by(NurtureEnrollment.next_due_at, NurtureEnrollment.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+    return list(session.scalars(claim(session, query)))
 
 
 def recent_nurture_sends(session: Session, lead_ids: list[int], since: datetime) -> dict[int, list[datetime]]:
     """When each lead was queued nurture email after `since` (any track): what the cap counts."""
     rows = session.execute(select(OutboxEmail.lead_id, OutboxEmail.created_at).where(
-        OutboxEmail.lead_id.in_(lead_ids), OutboxEmail.kind == NURTURE_KIND, OutboxEmail.created_at > since))
+        OutboxEmail.lead_id.in_(lead_ids), OutboxEmail.kind == NURTURE, OutboxEmail.created_at > since))
     sends: dict[int, list[datetime]] = {}
     for lead_id, at in rows:
         sends.setdefault(lead_id, []).append(at)
@@ -116,7 +117,7 @@ class _Step:
         self.history: list[dict[str, Any]] = []
 
     def act(self, enrollment: NurtureEnrollment, lead: Lead, suppressed: bool, held: bool) -> None:
-        view = _lead_view(lead)
+        view = lead_facts(lead)
         track = self.ctx.sequences.track(enrollment.track)
         if track is None:
             track = choose_track(enrollment.reason, view, self.ctx.sequences)
@@ -125,7 +126,7 @@ class _Step:
             enrollment.track, enrollment.step_index = track.name, 0
             self._event(enrollment, "nurture_enrolled", {"track": track.name, "reason": enrollment.reason})
             self.outcome.counts["enrolled"] += 1
-        if suppressed or lead.stage == Stage.suppressed:
+        if suppressed or lead.email_status != EmailStatus.ok:
             return self._exit(enrollment, "suppressed")
         if lead.stage in SALES_STAGES:
             return self._exit(enrollment, "back-with-sales")
@@ -153,7 +154,7 @@ class _Step:
                              unsubscribe_mailto(self.ctx.sender))
         message = nurture_email(view, track, index, links, self.ctx.sender, f"nurture:{enrollment.id}:{index}",
                                 persona=persona_of(lead.title, self.ctx.sequences))
-        if enqueue(self.session, message, NURTURE_KIND, lead.id, self.as_of):
+        if enqueue(self.session, message, NURTURE, lead.id, self.as_of):
             self.sends.setdefault(lead.id, []).append(self.as_of)  # later steps in this batch see it
         self._event(enrollment, "nurture_sent", {"track": track.name, "step": index + 1,
                                                  "template": track.steps[index].template})
@@ -198,10 +199,3 @@ class _Step:
     def _event(self, enrollment: NurtureEnrollment, kind: str, detail: dict[str, Any]) -> None:
         self.history.append(history_row(enrollment.lead_id, kind, self.ctx.actor, self.as_of,
                                         {"enrollment": enrollment.id, **detail}, flow_run_id=self.ctx.flow_run_id))
-
-
-def _lead_view(lead: Lead) -> dict[str, Any]:
-    """The fields track choice, time zones and templates read, as a plain mapping."""
-    return {"email": lead.email, "first_name": lead.first_name, "last_name": lead.last_name, "title": lead.title,
-            "company": lead.company, "industry": lead.industry, "country": lead.country,
-            "attributes": lead.attributes or {}}

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 import pendulum
 from pydantic import AfterValidator
 
-from leadrelay.handoff.sla import WeeklyWindow, require_aware, require_timezone, to_utc
+from leadrelay.business_hours import WeeklyWindow, add_business_days, require_aware, require_timezone, to_utc
+from leadrelay.nurture.country_zones import COUNTRY_NAMES, COUNTRY_TIMEZONES
 
 # ISO 8601 durations with whole numbers: P1Y2M3W4DT5H6M7S, every part optional but at least one.
 _ISO_DURATION = re.compile(
@@ -114,126 +115,7 @@ def add_wait(at: datetime, wait: str, tz: str) -> datetime:
     return parse_wait(wait).after(at, tz)
 
 
-def add_business_days(day: date, count: int) -> date:
-    """The date `count` weekdays (mon-fri) after `day`; a weekend start counts from the weekend."""
-    if count < 0:
-        raise ValueError(f"business days cannot be negative (got {count}).")
-    current = day
-    remaining = count
-    while remaining > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            remaining -= 1
-    return current
-
-
-# --- a lead's time zone -----------------------------------------------------------------------
-
-# The main business time zone for countries whose first pytz zone is not it, plus common ones so
-# the answer does not depend on pytz being installed.
-_COUNTRY_TIMEZONES: dict[str, str] = {
-    "US": "America/New_York",
-    "CA": "America/Toronto",
-    "MX": "America/Mexico_City",
-    "BR": "America/Sao_Paulo",
-    "AR": "America/Argentina/Buenos_Aires",
-    "CL": "America/Santiago",
-    "CO": "America/Bogota",
-    "GB": "Europe/London",
-    "IE": "Europe/Dublin",
-    "DE": "Europe/Berlin",
-    "FR": "Europe/Paris",
-    "NL": "Europe/Amsterdam",
-    "BE": "Europe/Brussels",
-    "LU": "Europe/Luxembourg",
-    "ES": "Europe/Madrid",
-    "PT": "Europe/Lisbon",
-    "IT": "Europe/Rome",
-    "CH": "Europe/Zurich",
-    "AT": "Europe/Vienna",
-    "SE": "Europe/Stockholm",
-    "NO": "Europe/Oslo",
-    "DK": "Europe/Copenhagen",
-    "FI": "Europe/Helsinki",
-    "PL": "Europe/Warsaw",
-    "CZ": "Europe/Prague",
-    "GR": "Europe/Athens",
-    "RU": "Europe/Moscow",
-    "TR": "Europe/Istanbul",
-    "IL": "Asia/Jerusalem",
-    "AE": "Asia/Dubai",
-    "ZA": "Africa/Johannesburg",
-    "IN": "Asia/Kolkata",
-    "SG": "Asia/Singapore",
-    "HK": "Asia/Hong_Kong",
-    "CN": "Asia/Shanghai",
-    "JP": "Asia/Tokyo",
-    "KR": "Asia/Seoul",
-    "ID": "Asia/Jakarta",
-    "AU": "Australia/Sydney",
-    "NZ": "Pacific/Auckland",
-}
-
-# Common English names and aliases, lower case, mapped to ISO 3166 alpha-2 codes.
-_COUNTRY_NAMES: dict[str, str] = {
-    "united states": "US",
-    "united states of america": "US",
-    "usa": "US",
-    "u.s.": "US",
-    "u.s.a.": "US",
-    "canada": "CA",
-    "mexico": "MX",
-    "brazil": "BR",
-    "argentina": "AR",
-    "chile": "CL",
-    "colombia": "CO",
-    "uk": "GB",
-    "u.k.": "GB",
-    "united kingdom": "GB",
-    "great britain": "GB",
-    "britain": "GB",
-    "england": "GB",
-    "scotland": "GB",
-    "wales": "GB",
-    "northern ireland": "GB",
-    "ireland": "IE",
-    "germany": "DE",
-    "france": "FR",
-    "netherlands": "NL",
-    "the netherlands": "NL",
-    "holland": "NL",
-    "belgium": "BE",
-    "luxembourg": "LU",
-    "spain": "ES",
-    "portugal": "PT",
-    "italy": "IT",
-    "switzerland": "CH",
-    "austria": "AT",
-    "sweden": "SE",
-    "norway": "NO",
-    "denmark": "DK",
-    "finland": "FI",
-    "poland": "PL",
-    "czechia": "CZ",
-    "czech republic": "CZ",
-    "greece": "GR",
-    "russia": "RU",
-    "turkey": "TR",
-    "israel": "IL",
-    "united arab emirates": "AE",
-    "uae": "AE",
-    "south africa": "ZA",
-    "india": "IN",
-    "singapore": "SG",
-    "hong kong": "HK",
-    "china": "CN",
-    "japan": "JP",
-    "south korea": "KR",
-    "korea": "KR",
-    "indonesia": "ID",
-    "australia": "AU",
-    "new zealand": "NZ",
-}
+# --- a lead's time zone (tables in leadrelay.nurture.country_zones) ---------------------------
 
 
 def is_timezone(name: str | None) -> bool:
@@ -257,8 +139,8 @@ def country_code(country: str | None) -> str | None:
         # "UK" is not an ISO code but is what people write for the United Kingdom.
         return "GB" if code == "UK" else code
     lowered = " ".join(cleaned.lower().split())
-    if lowered in _COUNTRY_NAMES:
-        return _COUNTRY_NAMES[lowered]
+    if lowered in COUNTRY_NAMES:
+        return COUNTRY_NAMES[lowered]
     pytz = _pytz_or_none()
     if pytz is not None:
         for code, name in pytz.country_names.items():
@@ -279,8 +161,8 @@ def timezone_for(country: str | None, explicit_tz: str | None, default: str = "U
     code = country_code(country)
     if code is None:
         return default
-    if code in _COUNTRY_TIMEZONES:
-        return _COUNTRY_TIMEZONES[code]
+    if code in COUNTRY_TIMEZONES:
+        return COUNTRY_TIMEZONES[code]
     pytz = _pytz_or_none()
     if pytz is not None:
         zones = pytz.country_timezones.get(code)

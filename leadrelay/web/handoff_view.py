@@ -18,7 +18,7 @@ from leadrelay.handoff.answers import (
     answer_handoff,
     require_answerable,
 )
-from leadrelay.lead_view import lead_profile
+from leadrelay.lead_view import display_name, lead_profile
 from leadrelay.links.secret import HandoffLink, link_secret, read_handoff_link
 from leadrelay.web.pages import Page
 from leadrelay.wiring import Services
@@ -73,7 +73,7 @@ def _page_context(session: Session, handoff: Handoff, token: str) -> dict[str, A
     return {
         "token": token,
         "lead": profile,
-        "name": " ".join(filter(None, [profile["first_name"], profile["last_name"]])) or profile["email"],
+        "name": display_name(profile),
         "handoff": {"rep": handoff.rep_email, "due_at": handoff.due_at, "created_at": handoff.created_at},
         "reasons": list(REJECT_REASONS.items()),
         "action": None,

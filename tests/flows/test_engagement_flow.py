@@ -11,8 +11,7 @@ from leadrelay.flows.engagement import engagement
 from leadrelay.db import unit_of_work
 from leadrelay.engagement.sendgrid_events import apply_events
 from leadrelay.models import Handoff, LeadEvent, OutboxEmail
-from tests.support.engagement_factories import add_nurtured_lead, sendgrid_event
-from tests.support.handoff_factories import T0, add_handoff, enrollments_of, events_of, lead_by_email
+from tests.factories import T0, add_handoff, add_nurtured_lead, enrollments_of, events_of, lead_by_email, sendgrid_event
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

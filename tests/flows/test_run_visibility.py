@@ -26,7 +26,6 @@ from sqlmodel import Session
 from leadrelay.flows.pipeline import pipeline
 from leadrelay.flows.report import report
 from leadrelay.flows.sla import sla
-from leadrelay.email.backends import RecordingSender
 from leadrelay.email.message import SendResult
 from leadrelay.orchestration.events import EMAIL_FAILED, HANDOFF_CREATED, SLA_BREACHED
 from leadrelay.intake.normalise import normalise_lead
@@ -36,6 +35,7 @@ from leadrelay.models import Handoff, Lead, OutboxEmail
 from leadrelay.tasks.handoff import hand_off_batch
 from leadrelay.tasks.pipeline import score_lead_batch
 from tests.factories import buyer
+from tests.support.recording_sender import RecordingSender
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -80,7 +80,9 @@ def counts_table(run_id: UUID, key: str) -> dict[tuple[str, str], int]:
 
 def events_named(worker: EventsWorker, name: str) -> list:
     worker.wait_until_empty()
-    return [event for event in worker._client.events if event.event == name]
+    # The asserting client only gets its `events` list once it has started; when nothing was ever
+    # emitted it may not have, which means no events (this was a flaky AttributeError).
+    return [event for event in getattr(worker._client, "events", []) if event.event == name]
 
 
 def lead_ids(engine) -> dict[str, int]:

@@ -10,8 +10,7 @@ from leadrelay.engagement.activity_import import import_activity
 from leadrelay.db import unit_of_work
 from leadrelay.intake.importer import ImportFailed
 from leadrelay.models import EngagementEvent, Lead, QuarantineEntry
-from tests.support.engagement_factories import add_nurtured_lead
-from tests.support.handoff_factories import T0
+from tests.factories import T0, add_nurtured_lead
 
 AS_OF = T0 + timedelta(days=2)
 CSV = """email,kind,occurred_at,source,id

@@ -20,7 +20,7 @@ from leadrelay.handoff.answers import (
 from leadrelay.links.secret import LINK_SECRET_NAME, handoff_links, link_secret, read_handoff_link
 from leadrelay.links.signing import LinkInvalid
 from leadrelay.models import AppSecret, Handoff, Lead
-from tests.support.handoff_factories import REP, T0, add_handoff, add_lead, enrollments_of, events_of, migrated_engine
+from tests.factories import REP, T0, add_handoff, add_scored_lead, enrollments_of, events_of, migrated_engine
 
 ON_TIME = T0 + timedelta(hours=1)
 
@@ -35,7 +35,7 @@ def db(tmp_path):
 @pytest.fixture
 def handoff_id(db) -> int:
     with unit_of_work(db) as session:
-        return add_handoff(session, add_lead(session)).id
+        return add_handoff(session, add_scored_lead(session)).id
 
 
 def answer(db, handoff_id, decision="accept", reason=None, note=None, rep=REP, as_of=ON_TIME):
@@ -109,7 +109,7 @@ def test_an_unknown_decision_is_refused(db, handoff_id):
 ])
 def test_a_closed_handoff_is_refused_politely(db, status, words):
     with unit_of_work(db) as session:
-        handoff_id = add_handoff(session, add_lead(session), status=status).id
+        handoff_id = add_handoff(session, add_scored_lead(session), status=status).id
 
     with pytest.raises(HandoffClosed, match=words):
         answer(db, handoff_id, "accept")
@@ -183,7 +183,7 @@ def test_without_a_secret_key_one_is_generated_once_and_kept(db):
 def test_losing_the_race_to_store_the_secret_reads_the_winners(db):
     settings = Settings(secret_key=None)
     with unit_of_work(db) as session:
-        add_lead(session, "kept@buyer.example")
+        add_scored_lead(session, "kept@buyer.example")
         real_get = session.get
         calls = []
 

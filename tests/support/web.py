@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from leadrelay.web.app import create_app
-from tests.support.handoff_factories import services_for
+from tests.factories import services_for
 
 
 def web_client(engine: Engine, **settings) -> TestClient:

@@ -12,7 +12,6 @@ import pytest
 from leadrelay.email.backends import (
     IDEMPOTENCY_HEADER,
     OutboxDirSender,
-    RecordingSender,
     SendGridSender,
     build_sendgrid_body,
     outbox_filename,
@@ -21,6 +20,7 @@ from leadrelay.email.backends import (
 from leadrelay.email.message import EmailMessage, SendResult
 from leadrelay.email.retry import MAX_ATTEMPTS, backoff_seconds, exhausted, next_attempt_at
 from tests.support.fake_sendgrid import mail_send_errors, mail_send_validator
+from tests.support.recording_sender import RecordingSender
 
 AS_OF = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
 

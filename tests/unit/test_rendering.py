@@ -13,7 +13,7 @@ from leadrelay.email.rendering import HandoffNotice, Sender, escalation_notice, 
 from tests.support.fake_sendgrid import mail_send_errors, mail_send_validator
 
 DUE = datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)
-SENDER = Sender("marketing@example.com", "leadrelay")
+SENDER = Sender("marketing@example.com", "leadrelay", "leadrelay demo, 1 Example Street, Springfield")
 ACCEPT = "https://leads.example.com/h/17/accept?sig=abc123"
 REJECT = "https://leads.example.com/h/17/reject?sig=def456"
 
@@ -161,7 +161,7 @@ def test_rep_notification_is_valid_sendgrid_mail(validator):
     message = rep_notification(make_profile(), make_handoff(), SENDER)
     body = build_sendgrid_body(message)
     assert mail_send_errors(body, validator) == []
-    assert body["categories"] == ["rep-notification"]
+    assert body["categories"] == ["rep_notification"]
     args = body["personalizations"][0]["custom_args"]
     assert args["kind"] == "rep_notification" and args["handoff_id"] == "17"
     assert "carla@acme.example" not in str(args)  # no personal data in custom_args

@@ -10,17 +10,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from leadrelay.handoff.routing import (
-    RepLoad,
-    RepsConfig,
-    RouteDecision,
-    RoutingRules,
-    check_routing_against_reps,
-    lead_value,
-    route_batch,
-    route_to_rep,
-)
-from leadrelay.handoff.sla import WorkingHours
+from leadrelay.business_hours import WorkingHours
+from leadrelay.handoff.routing import RepLoad, RouteDecision, route_batch, route_to_rep
+from leadrelay.handoff.routing_rules import RepsConfig, RoutingRules, check_routing_against_reps
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
@@ -97,14 +89,6 @@ def test_enum_and_float_lead_values_compare_by_value():
         {"name": "catch-all", "pool": ["b@example.com"]},
     )
     assert route({"tier": Tier.HOT, "timeframe_months": 3.0}, rules, THREE_REPS).rule == "hot-3m"
-
-
-def test_lead_value_reads_fields_and_attributes():
-    lead = {"country": "DE", "attributes": {"Segment": "enterprise"}}
-    assert lead_value(lead, "country") == "DE"
-    assert lead_value(lead, "attributes.segment") == "enterprise"
-    assert lead_value(lead, "attributes.missing") is None
-    assert lead_value({}, "attributes.segment") is None
 
 
 def test_single_value_condition_reads_as_a_list_of_one():

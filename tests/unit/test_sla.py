@@ -10,7 +10,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from leadrelay.handoff.sla import SlaRules, TierPolicy, WorkingHours, is_working_time, sla_due_at
+from leadrelay.business_hours import WorkingHours
+from leadrelay.handoff.sla import SlaRules, TierPolicy, sla_due_at
 
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
@@ -154,56 +155,6 @@ def test_unknown_time_zone_is_rejected():
 def test_negative_hours_are_rejected():
     with pytest.raises(ValueError, match="negative"):
         sla_due_at(utc(2026, 1, 16, 16), -1, BERLIN, OFFICE, business_hours=False)
-
-
-# --- is_working_time --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("at", "expected"),
-    [
-        (local(BERLIN, 2026, 1, 12, 9), True),  # Monday opening is inside
-        (local(BERLIN, 2026, 1, 12, 8, 59), False),
-        (local(BERLIN, 2026, 1, 12, 16, 59), True),
-        (local(BERLIN, 2026, 1, 12, 17), False),  # closing is outside
-        (local(BERLIN, 2026, 1, 17, 12), False),  # Saturday
-        (utc(2026, 1, 12, 8, 30), True),  # 09:30 in Berlin
-        (utc(2026, 1, 12, 16, 30), False),  # 17:30 in Berlin
-    ],
-)
-def test_is_working_time(at, expected):
-    assert is_working_time(at, BERLIN, OFFICE) is expected
-
-
-def test_is_working_time_uses_the_given_time_zone():
-    # 16:30 UTC on a Monday is 11:30 in New York (but 17:30 in Berlin); 13:30 UTC is 08:30 there.
-    assert is_working_time(utc(2026, 1, 12, 16, 30), NEW_YORK, OFFICE) is True
-    assert is_working_time(utc(2026, 1, 12, 13, 30), NEW_YORK, OFFICE) is False
-
-
-# --- WorkingHours -----------------------------------------------------------------------------
-
-
-def test_working_hours_accepts_full_and_capitalised_day_names_in_week_order():
-    hours = WorkingHours(days=["Friday", "mon", "Wed", "mon"], start="08:30", end="12:00")
-    assert hours.days == ["mon", "wed", "fri"]
-
-
-@pytest.mark.parametrize(
-    ("fields", "message"),
-    [
-        ({"days": ["mon"], "start": "17:00", "end": "09:00"}, "must be before end"),
-        ({"days": ["mon"], "start": "9am", "end": "17:00"}, "HH:MM"),
-        ({"days": ["mon"], "start": "09:00", "end": "24:00"}, "HH:MM"),
-        ({"days": ["funday"], "start": "09:00", "end": "17:00"}, "not a weekday"),
-        ({"days": [], "start": "09:00", "end": "17:00"}, "at least 1"),
-        ({"days": ["mon"], "start": "09:00", "end": 1020}, "quoted"),
-        ({"days": ["mon"], "start": "09:00", "end": "17:00", "timezone": "UTC"}, "Extra inputs"),
-    ],
-)
-def test_working_hours_rejects_bad_values(fields, message):
-    with pytest.raises(ValidationError, match=message):
-        WorkingHours(**fields)
 
 
 # --- SlaRules and config/sla.yaml -------------------------------------------------------------

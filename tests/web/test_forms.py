@@ -21,7 +21,7 @@ from leadrelay.intake.inbound import intake_next_inbound
 from leadrelay.web.rate_limit import RateLimiter
 from leadrelay.web.form_view import sentence
 from leadrelay.models import InboundLead, Lead, QuarantineEntry
-from tests.support.handoff_factories import T0
+from tests.factories import T0
 from tests.support.web import web_client
 
 CARLA = "carla@acme-buyer.com"

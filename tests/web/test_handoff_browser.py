@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 
 from leadrelay.web import create_app
-from tests.support.handoff_factories import lead_by_email, links_for, migrated_engine, seed_handoff, services_for
+from tests.factories import lead_by_email, links_for, migrated_engine, seed_handoff, services_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

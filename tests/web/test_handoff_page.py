@@ -10,8 +10,8 @@ from leadrelay.db import unit_of_work
 from leadrelay.history import append_history, history_row
 from leadrelay.web import create_app
 from leadrelay.models import Account, Handoff
-from tests.support.handoff_factories import (
-    add_lead,
+from tests.factories import (
+    add_scored_lead,
     enrollments_of,
     lead_by_email,
     links_for,
@@ -68,8 +68,8 @@ def test_the_buying_team_lists_the_accounts_other_people(client, db):
         account = Account(domain="acme-buyer.com", created_at=datetime.now(timezone.utc))
         session.add(account)
         session.flush()
-        add_lead(session, "cfo@acme-buyer.com", first_name="Finn", last_name="Ance", title="CFO",
-                 account_id=account.id)
+        add_scored_lead(session, "cfo@acme-buyer.com", first_name="Finn", last_name="Ance", title="CFO",
+                        account_id=account.id)
         account_id = account.id
     _, handoff_id = seed_handoff(db, account_id=account_id)
 

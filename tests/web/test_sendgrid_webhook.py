@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 
 from leadrelay.db import unit_of_work
 from leadrelay.models import EngagementEvent, Suppression
-from tests.support.engagement_factories import add_nurtured_lead, sendgrid_event
-from tests.support.handoff_factories import T0, enrollments_of, lead_by_email
+from tests.factories import T0, add_nurtured_lead, enrollments_of, lead_by_email, sendgrid_event
 from tests.support.web import web_client
 
 NINA, OTTO = "nina@acme-buyer.com", "otto@acme-buyer.com"
@@ -91,7 +90,7 @@ def test_a_bounce_suppresses_the_lead_and_exits_its_enrollment(client, engine, l
 
     assert reply.json()["accepted"] == 1
     lead = lead_by_email(engine, NINA)
-    assert lead.stage == "suppressed"
+    assert (lead.stage, lead.email_status, lead.email_status_reason) == ("nurturing", "bounced", "bounce")
     (enrollment,) = enrollments_of(engine, leads[NINA])
     assert (enrollment.status, enrollment.exit_reason) == ("exited", "bounce")
     with unit_of_work(engine) as session:
