@@ -68,16 +68,23 @@ def _drop_schema(engine, scoped, schema):
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request, tmp_path):
-    """A migrated database: SQLite in a temp file, and PostgreSQL in a fresh schema."""
+def empty_engine(request, tmp_path):
+    """A database with no schema yet (for migration tests): SQLite in a temp file, and PostgreSQL
+    in a fresh schema."""
     if request.param == "sqlite":
         engine = create_engine(f"sqlite:///{tmp_path / 'leadrelay.db'}")
         cleanup = engine.dispose
     else:
         engine, cleanup = _postgres_engine()
-    upgrade_schema(engine)
     yield engine
     cleanup()
+
+
+@pytest.fixture
+def engine(empty_engine):
+    """A migrated database, on SQLite and on PostgreSQL."""
+    upgrade_schema(empty_engine)
+    return empty_engine
 
 
 @pytest.fixture

@@ -3,30 +3,22 @@ suppression and their stage back from history; other leads of a suppressed addre
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
 from alembic import command
 from sqlalchemy import text
-from sqlmodel import create_engine
 
 from leadrelay.db import _alembic_config
-from tests.conftest import _postgres_engine
 
 SUPPRESSED_AT = datetime(2026, 11, 5, 10, 0)  # naive UTC, as stored
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine_at_0002(request, tmp_path):
+@pytest.fixture
+def engine_at_0002(empty_engine):
     """An empty database migrated to revision 0002 only."""
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path / 'leadrelay.db'}")
-        cleanup = engine.dispose
-    else:
-        engine, cleanup = _postgres_engine()
-    command.upgrade(_alembic_config(engine), "0002")
-    yield engine
-    cleanup()
+    command.upgrade(_alembic_config(empty_engine), "0002")
+    return empty_engine
 
 
 def insert_lead(connection, lead_id: int, email: str, stage: str) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import inspect, select, text
 from sqlmodel import Session
 
 from leadrelay.db import _alembic_config
@@ -14,7 +14,6 @@ from leadrelay.email.kinds import REP_NOTIFICATION, SLA_ESCALATION
 from leadrelay.email.message import EmailMessage, SendResult
 from leadrelay.email.outbox import as_message, enqueue, send_due
 from leadrelay.models import OutboxEmail
-from tests.conftest import _postgres_engine
 from tests.support.recording_sender import RecordingSender
 
 AS_OF = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
@@ -59,19 +58,6 @@ def test_send_due_leaves_a_later_retry_for_the_next_run(engine):
     totals = send_due(engine, sender, AS_OF, 10, retry_base_seconds=30, max_wait_seconds=5,
                       clock=lambda: AS_OF, sleep=pytest.fail)
     assert totals == {"sent": 0, "failed": 0, "still_pending": 1}
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_engine(request, tmp_path):
-    """A database with no schema yet, to migrate step by step."""
-    if request.param == "sqlite":
-        engine, cleanup = create_engine(f"sqlite:///{tmp_path / 'leadrelay.db'}"), None
-    else:
-        engine, cleanup = _postgres_engine()
-    yield engine
-    engine.dispose()
-    if cleanup:
-        cleanup()
 
 
 def test_migration_0004_moves_sender_and_custom_args_out_of_the_headers_and_back(empty_engine):
