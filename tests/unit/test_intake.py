@@ -65,3 +65,20 @@ def test_a_line_with_the_wrong_number_of_fields_is_reported():
 def test_a_file_that_is_not_a_lead_csv_is_refused(text):
     with pytest.raises(CsvHeaderError):
         read_records(text)
+
+
+@pytest.mark.parametrize("email", [
+    "Carla@ACME.com", "a.b+tag@x.co.uk", "{}@x.io", "a..b@x.com", ".a@x.com", "a.@x.com", "a@x", "a@localhost",
+    "a@x.local", "a@x.test", "a@x.invalid", "a@x.onion", "a@x.123", "a@-x.com", "a@x-.com", "a@x..com", "a@x.com.",
+    "a@x_y.com", "a@" + "x" * 64 + ".com", "x" * 65 + "@x.com", '"q r"@x.com', "a@[1.2.3.4]", "ü@x.com", "a@ü.com",
+    "a@XN--BCHER-KVA.example", "a@@b.com", "a@b@c.com", "a b@c.com",
+])
+def test_the_quick_path_for_plain_addresses_answers_as_email_validator_does(email):
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        expected = validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        expected = f"the email is not valid: {exc}"
+    result = normalise_lead({"email": email})
+    assert (result.email if isinstance(result, LeadInput) else result.reason) == expected
