@@ -14,7 +14,8 @@ class OutboxEmail(SQLModel, table=True):
     """An email decided on, written in the same transaction as the decision; sending drains it."""
 
     __tablename__ = "outbox_email"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),
+                      Index("ix_outbox_status_lease", "status", "lease_until"))
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=200, unique=True)
@@ -31,6 +32,7 @@ class OutboxEmail(SQLModel, table=True):
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
     # SendGrid custom args (kind, ids; never personal data); the idempotency key is added at send time.
     custom_args: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    # pending -> sending (claimed by a drainer until `lease_until`) -> sent | failed, or back to pending
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -38,6 +40,8 @@ class OutboxEmail(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     provider_id: str | None = Field(default=None, max_length=200)
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # while `sending`: when the claim runs out and another drainer may take the row back
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class NurtureEnrollment(SQLModel, table=True):

@@ -1,14 +1,16 @@
 """Email backends: where an `EmailMessage` goes, and what came of one attempt (`SendResult`).
 
 - `OutboxDirSender`: the default (principle 6); writes RFC 5322 .eml files into a folder.
-- `SendGridSender`: the official `sendgrid` client against SendGrid's v3 Mail Send API.
+- `SendGridSender`: the official `sendgrid` client against SendGrid's v3 Mail Send API, safe to
+  call from several threads.
 - `SecretBlockSendGrid`: the same, with its API key from a Prefect Secret block.
 (The recording fake the tests use is `tests.support.recording_sender.RecordingSender`.)
 
 A backend makes exactly one attempt per `send` call and never raises for a delivery problem: it
 answers "sent", "retry" (transient: 429, 5xx, timeout, connection error) or "failed" (permanent,
 with a reason that never holds the API key or the recipient's address). Retries, backoff and
-marking rows are the outbox drainer's job (see `leadrelay.email.retry`).
+marking rows are the outbox drainer's job (see `leadrelay.email.retry`). `max_in_flight` says how
+many `send` calls the drainer may make at once from its threads (1: one at a time).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import math
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Mapping
 from email.message import EmailMessage as MimeMessage
 from email.policy import SMTP
@@ -64,6 +67,9 @@ _FIELD_NAME = re.compile(r"[!-9;-~]+")
 
 class EmailSender(abc.ABC):
     """Something that makes one delivery attempt for a message."""
+
+    max_in_flight: int = 1
+    """How many `send` calls may run at once (from the drainer's threads); 1: one at a time."""
 
     @abc.abstractmethod
     def send(self, message: EmailMessage) -> SendResult:
@@ -251,9 +257,12 @@ class SendGridSender(EmailSender):
     `host` is the API base URL (`LEADRELAY_SENDGRID_HOST`; tests point it at a loopback fake).
     `timeout` (seconds) bounds every socket operation of the request (connect, each read): the
     client's own default is no timeout at all, so a hung server would block forever.
+    `max_in_flight` is how many requests the drainer runs at once from its threads; the client
+    opens a connection per request, so `send` is safe to call from several threads.
     """
 
-    def __init__(self, api_key: str, host: str = "https://api.sendgrid.com", timeout: float = 10):
+    def __init__(self, api_key: str, host: str = "https://api.sendgrid.com", timeout: float = 10,
+                 max_in_flight: int = 8):
         if not api_key:
             # SendGridAPIClient silently falls back to $SENDGRID_API_KEY when given a falsy key
             raise ValueError("SendGridSender needs a non-empty API key")
@@ -261,10 +270,16 @@ class SendGridSender(EmailSender):
             raise ValueError("SendGrid host must be an http(s) URL, e.g. https://api.sendgrid.com")
         if not timeout or timeout <= 0:
             raise ValueError("timeout must be a positive number of seconds")
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
         self._api_key = api_key
         self.host = host.rstrip("/")  # the client joins host + "/v3/..." without normalising
         self.timeout = timeout
+        self.max_in_flight = max_in_flight
         self._client = sendgrid.SendGridAPIClient(api_key=api_key, host=self.host)
+
+    def close(self) -> None:
+        """Nothing held open: the official client opens a connection per request."""
 
     def __repr__(self) -> str:
         return f"SendGridSender(host={self.host!r}, timeout={self.timeout!r})"  # never the key
@@ -326,14 +341,20 @@ class SendGridSender(EmailSender):
 class SecretBlockSendGrid(EmailSender):
     """`SendGridSender` with its API key read from a Prefect Secret block on the first send
     (`LEADRELAY_SENDGRID_SECRET_BLOCK`), so the key never sits in the environment; needs the
-    Prefect API then. Later sends reuse the same client."""
+    Prefect API then. Later sends reuse the same client (made once, even when threads race)."""
+
+    max_in_flight = 8
 
     def __init__(self, block_name: str, host: str):
         self.block_name, self.host, self._sender = block_name, host, None
+        self._lock = threading.Lock()
 
     def send(self, message: EmailMessage) -> SendResult:
         if self._sender is None:
-            from prefect.blocks.system import Secret  # imported late: Prefect is heavy and only this needs it
+            with self._lock:
+                if self._sender is None:
+                    from prefect.blocks.system import Secret  # imported late: Prefect is heavy and only this needs it
 
-            self._sender = SendGridSender(Secret.load(self.block_name).get(), self.host)
+                    self._sender = SendGridSender(Secret.load(self.block_name).get(), self.host,
+                                                  max_in_flight=self.max_in_flight)
         return self._sender.send(message)

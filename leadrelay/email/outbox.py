@@ -1,27 +1,33 @@
 """The outbox: emails are written in the transaction that decided them, and sent by draining it.
 
-Each send is its own short transaction (lock the row, send, mark it), so a crash can repeat at most
-the one message SendGrid had accepted but we had not yet marked; its idempotency key travels in
-`custom_args` so such a duplicate can be found.
+A drain claims a batch of due rows in one committed statement (`sending`, with a lease that runs
+out, so a dead drainer's rows come back), sends them with up to `sender.max_in_flight` requests at
+once, and marks the results in one executemany per group of finished sends. A crash can repeat at
+most the messages handed to the backend and not yet marked (at most `2 * max_in_flight`: 16 for
+SendGrid); their idempotency key travels in `custom_args` so such a duplicate can be found.
 """
 from __future__ import annotations
 
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from leadrelay.clock import now
 from leadrelay.db import claim, unit_of_work
 from leadrelay.email.backends import EmailSender
-from leadrelay.email.message import EmailMessage
+from leadrelay.email.message import EmailMessage, SendResult
 from leadrelay.email.retry import MAX_ATTEMPTS, next_attempt_at
 from leadrelay.models import OutboxEmail
+
+SENDING = "sending"
 
 
 def enqueue(session: Session, message: EmailMessage, kind: str, lead_id: int | None, as_of: datetime) -> bool:
@@ -40,7 +46,7 @@ def enqueue(session: Session, message: EmailMessage, kind: str, lead_id: int | N
     return True
 
 
-def as_message(row: OutboxEmail) -> EmailMessage:
+def as_message(row: Any) -> EmailMessage:
     """The message an outbox row holds, as `enqueue` got it."""
     return EmailMessage(
         idempotency_key=row.idempotency_key, to_email=row.to_email, to_name=row.to_name,
@@ -73,46 +79,159 @@ class DrainOutcome:
         return self.sent + self.retrying + self.failed
 
 
-def due_ids(engine: Engine, now: datetime, limit: int) -> list[int]:
-    with unit_of_work(engine) as session:
-        return list(session.scalars(
-            select(OutboxEmail.id).where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now)
-            .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id).limit(limit)))
+LEASE_SECONDS = 300.0
+"""How long a claimed (`sending`) row stays ours; after that another drainer may take it back."""
+LEASE_MARGIN_SECONDS = 60.0
+"""No message is handed to the backend with less than this left on its lease (it must exceed the
+backend's timeout, 10 s for SendGrid): a row still being sent is never taken back by another."""
 
 
-def send_one(engine: Engine, outbox_id: int, sender: EmailSender, now: datetime,
-             retry_base_seconds: float) -> str | None:
-    """Send one pending row and record the outcome; None when another worker has it or it is done."""
+@dataclass
+class _Claimed:
+    """A claimed row: what sending it needs and what marking and reporting it need."""
+
+    id: int
+    lead_id: int | None
+    kind: str
+    attempts: int
+    next_attempt_at: datetime
+    message: EmailMessage
+
+
+def claim_due(engine: Engine, now: datetime, limit: int, lease_until: datetime, lease_now: datetime) -> list[_Claimed]:
+    """Claim up to `limit` rows in one statement and commit: those due at `now` (`pending`) and
+    those whose lease ran out by `lease_now` (a drainer died holding them). They become `sending`
+    until `lease_until`. On PostgreSQL the inner SELECT skips rows another drainer is claiming."""
     with unit_of_work(engine) as session:
-        query = select(OutboxEmail).where(OutboxEmail.id == outbox_id, OutboxEmail.status == "pending")
-        row = session.scalars(claim(session, query)).first()
-        if row is None:
-            return None
-        result = sender.send(as_message(row))
-        row.attempts += 1
-        if result.status == "sent":
-            row.status, row.sent_at, row.provider_id, row.last_error = "sent", now, result.provider_id, None
-        elif result.status == "retry" and row.attempts < MAX_ATTEMPTS:
-            row.next_attempt_at = next_attempt_at(row.attempts, now, result.retry_after, base_seconds=retry_base_seconds)
-            row.last_error = result.error or "temporary failure"
-        else:
-            row.status, row.last_error = "failed", result.error or f"gave up after {row.attempts} attempts"
-        return "retrying" if row.status == "pending" else row.status
+        due = or_(and_(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now),
+                  and_(OutboxEmail.status == SENDING, OutboxEmail.lease_until <= lease_now))
+        ids = claim(session, select(OutboxEmail.id).where(due)
+                    .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id).limit(limit))
+        table = OutboxEmail.__table__
+        rows = session.execute(
+            update(table).where(table.c.id.in_(ids.scalar_subquery()))
+            .values(status=SENDING, lease_until=lease_until)
+            .returning(*(table.c[name] for name in _CLAIMED_COLUMNS))).all()
+    rows.sort(key=lambda row: (row.next_attempt_at, row.id))
+    return [_Claimed(row.id, row.lead_id, row.kind, row.attempts, row.next_attempt_at, as_message(row))
+            for row in rows]
+
+
+_CLAIMED_COLUMNS = ("id", "lead_id", "kind", "attempts", "next_attempt_at", "idempotency_key", "to_email", "to_name",
+                    "from_email", "from_name", "subject", "html", "text", "headers", "categories", "custom_args")
+
+
+def _mark(engine: Engine, marks: list[dict], lease_until: datetime) -> None:
+    """Record the outcomes of sent rows in one executemany and commit (only rows still ours:
+    `sending` under this claim's lease)."""
+    if not marks:
+        return
+    table = OutboxEmail.__table__
+    statement = (update(table).where(table.c.id == bindparam("row_id"), table.c.status == SENDING,
+                                     table.c.lease_until == lease_until)
+                 .values(status=bindparam("new_status"), attempts=bindparam("new_attempts"),
+                         next_attempt_at=bindparam("new_next"), sent_at=bindparam("new_sent_at"),
+                         provider_id=bindparam("new_provider_id"), last_error=bindparam("new_error"),
+                         lease_until=None))
+    with unit_of_work(engine) as session:
+        session.connection().execute(statement, marks)
+
+
+def _release(engine: Engine, ids: list[int], lease_until: datetime) -> None:
+    """Give claimed rows that were never handed to the backend back to the queue, as they were."""
+    if ids:
+        table = OutboxEmail.__table__
+        with unit_of_work(engine) as session:
+            session.execute(update(table).where(table.c.id.in_(ids), table.c.status == SENDING,
+                                                table.c.lease_until == lease_until)
+                            .values(status="pending", lease_until=None))
+
+
+def _outcome_of(row: _Claimed, result: SendResult, now: datetime, retry_base_seconds: float) -> tuple[str, dict]:
+    """("sent" | "retrying" | "failed", the row's new values) for one attempt's result."""
+    attempts = row.attempts + 1
+    mark = {"row_id": row.id, "new_attempts": attempts, "new_next": row.next_attempt_at, "new_sent_at": None,
+            "new_provider_id": None, "new_error": None}
+    if result.status == "sent":
+        return "sent", {**mark, "new_status": "sent", "new_sent_at": now, "new_provider_id": result.provider_id}
+    if result.status == "retry" and attempts < MAX_ATTEMPTS:
+        return "retrying", {**mark, "new_status": "pending", "new_error": result.error or "temporary failure",
+                            "new_next": next_attempt_at(attempts, now, result.retry_after,
+                                                        base_seconds=retry_base_seconds)}
+    return "failed", {**mark, "new_status": "failed",
+                      "new_error": result.error or f"gave up after {attempts} attempts"}
+
+
+def _attempt(sender: EmailSender, message: EmailMessage) -> SendResult:
+    try:
+        return sender.send(message)
+    except Exception as exc:  # a backend bug must not lose the batch's other outcomes
+        return SendResult("retry", error=f"backend error: {type(exc).__name__}")
 
 
 def drain_outbox(engine: Engine, sender: EmailSender, now: datetime, limit: int,
-                 retry_base_seconds: float = 30) -> DrainOutcome:
+                 retry_base_seconds: float = 30, clock: Callable[[], datetime] = now,
+                 lease_seconds: float = LEASE_SECONDS) -> DrainOutcome:
     """Try every message due at `now`, up to `limit`, once; the outcome counts them, names their
-    leads and describes each failed-for-good one (every row is committed when this returns)."""
+    leads and describes each failed-for-good one (every row is committed when this returns).
+
+    One statement claims the batch (`sending`, leased until `clock()` + `lease_seconds`) and is
+    committed; then up to `sender.max_in_flight` sends run at once, and the results are marked in
+    one executemany per group of finished sends. A message is handed to the backend only while
+    fewer than `2 * max_in_flight` messages are handed over and not yet marked: that is the most a
+    crash can send twice (the rest of a dead drainer's batch was never sent and comes back when its
+    lease runs out). Rows whose lease got too short to start them are released, not sent.
+    """
+    lease_until = clock() + timedelta(seconds=lease_seconds)
+    rows = claim_due(engine, now, limit, lease_until, clock())
     outcome = DrainOutcome()
-    tried = []
-    for outbox_id in due_ids(engine, now, limit):
-        status = send_one(engine, outbox_id, sender, now, retry_base_seconds)
-        if status:
+    if not rows:
+        return outcome
+    in_flight = max(1, int(getattr(sender, "max_in_flight", 1) or 1))
+    window = 2 * in_flight
+    finished: list[tuple[_Claimed, SendResult]] = []
+    tried: list[_Claimed] = []
+    waiting = list(reversed(rows))
+
+    def record(done: list[tuple[_Claimed, SendResult]]) -> None:
+        marks = []
+        for row, result in done:
+            status, mark = _outcome_of(row, result, now, retry_base_seconds)
             setattr(outcome, status, getattr(outcome, status) + 1)
-            tried.append(outbox_id)
-    if tried:
-        outcome.lead_ids, outcome.failures = _tried_leads_and_failures(engine, tried)
+            if status == "failed":
+                outcome.failures.append(FailedEmail(row.id, row.lead_id, row.kind, without_recipient(
+                    mark["new_error"], row.message.to_email, row.message.to_name)))
+            marks.append(mark)
+            tried.append(row)
+        _mark(engine, marks, lease_until)
+
+    def may_start() -> bool:
+        return clock() + timedelta(seconds=LEASE_MARGIN_SECONDS) < lease_until
+
+    if in_flight == 1:  # a local backend (outbox folder, tests): one at a time, marked as it goes
+        while waiting and may_start():
+            row = waiting.pop()
+            record([(row, _attempt(sender, row.message))])
+    else:
+        with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="send-outbox") as pool:
+            running: dict[Future, _Claimed] = {}
+            while waiting or running:
+                while waiting and len(running) < in_flight and len(running) + len(finished) < window \
+                        and may_start():
+                    row = waiting.pop()
+                    running[pool.submit(_attempt, sender, row.message)] = row
+                if not running:
+                    break  # the lease is too short to start the rest: they are released below
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                finished.extend((running.pop(future), future.result()) for future in done)
+                if len(finished) >= in_flight or not running or not waiting:
+                    record(finished)
+                    finished = []
+        if finished:
+            record(finished)
+    _release(engine, [row.id for row in reversed(waiting)], lease_until)
+    outcome.lead_ids = sorted({row.lead_id for row in tried if row.lead_id is not None})
+    outcome.failures.sort(key=lambda failure: failure.outbox_id)
     return outcome
 
 
@@ -131,7 +250,7 @@ def send_due(engine: Engine, sender: EmailSender, as_of: datetime, limit: int, r
     deadline = time.monotonic() + max_wait_seconds
     while True:
         moment = max(as_of, clock())
-        outcome = drain_outbox(engine, sender, moment, limit, retry_base_seconds)
+        outcome = drain_outbox(engine, sender, moment, limit, retry_base_seconds, clock=clock)
         totals["sent"] += outcome.sent
         totals["failed"] += outcome.failed
         on_pass(outcome)
@@ -143,19 +262,6 @@ def send_due(engine: Engine, sender: EmailSender, as_of: datetime, limit: int, r
         as_of = as_of + max(wait, timedelta(seconds=0.05))
     totals["still_pending"] = pending_count(engine)
     return totals
-
-
-def _tried_leads_and_failures(engine: Engine, outbox_ids: list[int]) -> tuple[list[int], list[FailedEmail]]:
-    with unit_of_work(engine) as session:
-        rows = session.execute(
-            select(OutboxEmail.id, OutboxEmail.lead_id, OutboxEmail.kind, OutboxEmail.status, OutboxEmail.last_error,
-                   OutboxEmail.to_email, OutboxEmail.to_name)
-            .where(OutboxEmail.id.in_(outbox_ids)).order_by(OutboxEmail.id)).all()
-    lead_ids = sorted({row.lead_id for row in rows if row.lead_id is not None})
-    failures = [FailedEmail(row.id, row.lead_id, row.kind,
-                            without_recipient(row.last_error or "", row.to_email, row.to_name))
-                for row in rows if row.status == "failed"]
-    return lead_ids, failures
 
 
 def without_recipient(error: str, to_email: str, to_name: str | None) -> str:

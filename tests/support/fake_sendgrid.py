@@ -128,6 +128,9 @@ class FakeSendGrid:
       hang_seconds: every request waits this long before any answer (released early by stop()).
         A valid message is still accepted after the wait, though the client has given up: the
         same "accepted but the sender never heard" window that SendGrid has for real.
+      keep_alive: answer HTTP/1.1 and keep connections open between requests, as SendGrid does
+        (the benchmark uses it); an idle connection is closed after 2 s. Off by default: HTTP/1.0,
+        one request per connection.
 
     Attributes: `url` ("http://127.0.0.1:PORT"), `accepted` (parsed bodies answered 202, in
     order), `requests` (every RecordedRequest). Both lists are only appended to, under a lock.
@@ -143,8 +146,10 @@ class FakeSendGrid:
         seed: int = 0,
         hang_seconds: float = 0.0,
         spec_path: Path | None = None,
+        keep_alive: bool = False,
     ):
         self.api_key = api_key
+        self.keep_alive = keep_alive
         self.faults = _Faults(
             fail_every_nth_with_429, retry_after, fail_ratio_500, hang_seconds, random.Random(seed)
         )
@@ -259,7 +264,8 @@ def _error(message: str, field: str | None = None) -> dict:
 def _handler_for(fake: FakeSendGrid) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         # a client that connects and sends nothing must not pin a thread forever
-        timeout = 10
+        timeout = 2 if fake.keep_alive else 10
+        protocol_version = "HTTP/1.1" if fake.keep_alive else "HTTP/1.0"
 
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
