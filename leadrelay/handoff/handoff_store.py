@@ -67,7 +67,14 @@ def claim_new_mqls(session: Session, limit: int) -> list[Lead]:
     """MQLs with no open handoff, locked for this transaction (skipping others' rows on PostgreSQL)."""
     open_handoff = exists().where(Handoff.lead_id == Lead.id, Handoff.status == "open")
     query = select(Lead).where(Lead.stage == Stage.mql, ~open_handoff).order_by(Lead.id).limit(limit)
-    return list(session.scalars(claim(session, query, of=Lead)))
+    leads = list(session.scalars(claim(session, query, of=Lead)))
+    if not leads:
+        return leads
+    # Look again now that the rows are ours: on PostgreSQL the claim's NOT EXISTS saw the snapshot
+    # its statement started with, so a lead another run handed off and released meanwhile passed it.
+    taken = set(session.scalars(select(Handoff.lead_id).where(
+        Handoff.lead_id.in_([lead.id for lead in leads]), Handoff.status == "open")))
+    return [lead for lead in leads if lead.id not in taken]
 
 
 def rep_loads(session: Session) -> dict[str, RepLoad]:
