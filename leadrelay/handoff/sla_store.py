@@ -1,6 +1,7 @@
 """What happens when a rep does not answer in time: reassign, escalate, or recycle to nurture."""
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -59,14 +60,16 @@ def enforce_sla(session: Session, ctx: HandoffContext, as_of: datetime, limit: i
     leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_([h.lead_id for h in breached])))}
     to_reassign: list[tuple[Handoff, Lead]] = []
     to_recycle: list[Lead] = []
-    for handoff in breached:
-        lead = leads[handoff.lead_id]
-        action = ctx.rules.sla.policy_for(lead.tier).action_on_breach(handoff.attempt)
+    acts = [(handoff, leads[handoff.lead_id],
+             ctx.rules.sla.policy_for(leads[handoff.lead_id].tier).action_on_breach(handoff.attempt))
+            for handoff in breached]
+    # One write for the batch's breach events; each lead's later events (escalated, stage) follow it.
+    append_history(session, [history_row(lead.id, "sla_breached", ctx.actor, as_of, {
+        "handoff": handoff.id, "rep": handoff.rep_email, "due_at": handoff.due_at.isoformat(), "action": action},
+        flow_run_id=ctx.flow_run_id) for handoff, lead, action in acts])
+    for handoff, lead, action in acts:
         handoff.sla_breached = True
         outcome.breaches.append(Breach(lead.id, handoff.id, handoff.rep_email, DONE.get(action, action)))
-        append_history(session, [history_row(lead.id, "sla_breached", ctx.actor, as_of, {
-            "handoff": handoff.id, "rep": handoff.rep_email, "due_at": handoff.due_at.isoformat(), "action": action},
-            flow_run_id=ctx.flow_run_id)])
         if action == "reassign":
             handoff.status = "reassigned"
             to_reassign.append((handoff, lead))
@@ -80,7 +83,8 @@ def enforce_sla(session: Session, ctx: HandoffContext, as_of: datetime, limit: i
     outcome.recycled = len(to_recycle)
     session.flush()
     if to_reassign:
-        excludes = [_previous_reps(session, lead.id) for _, lead in to_reassign]
+        earlier = _previous_reps(session, [lead.id for _, lead in to_reassign])
+        excludes = [earlier[lead.id] for _, lead in to_reassign]
         passed_on = [lead for _, lead in to_reassign]
         opened = hand_off(session, passed_on, ctx, as_of, excludes=excludes,
                           attempts=[handoff.attempt + 1 for handoff, _ in to_reassign])
@@ -99,8 +103,13 @@ def recycle_to_nurture(session: Session, leads: list[Lead], reason: str, actor: 
                       flow_run_id)
 
 
-def _previous_reps(session: Session, lead_id: int) -> set[str]:
-    return set(session.scalars(select(Handoff.rep_email).where(Handoff.lead_id == lead_id)))
+def _previous_reps(session: Session, lead_ids: list[int]) -> dict[int, set[str]]:
+    """Every rep each lead was ever handed to, in one query for the batch."""
+    reps: dict[int, set[str]] = defaultdict(set)
+    for lead_id, rep_email in session.execute(select(Handoff.lead_id, Handoff.rep_email)
+                                              .where(Handoff.lead_id.in_(lead_ids))):
+        reps[lead_id].add(rep_email)
+    return reps
 
 
 def _escalate(session: Session, lead: Lead, handoff: Handoff, ctx: HandoffContext, as_of: datetime) -> None:
