@@ -11,9 +11,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from leadrelay.models import Account, Handoff, Lead, LeadEvent
@@ -60,14 +60,35 @@ def display_name(person: Mapping[str, Any]) -> str:
 def lead_profile(session: Session, lead: Lead) -> dict[str, Any]:
     """The lead's facts (its account's domain, when it has an account), its score with breakdown,
     owner, latest handoff, buying team and full history, times as ISO 8601 strings."""
-    handoff = session.scalars(
-        select(Handoff).where(Handoff.lead_id == lead.id).order_by(Handoff.created_at.desc(), Handoff.id.desc())
-    ).first()
-    history = session.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead.id).order_by(LeadEvent.at, LeadEvent.id))
-    account = session.get(Account, lead.account_id) if lead.account_id else None
+    return lead_profiles(session, [lead])[0]
+
+
+def lead_profiles(session: Session, leads: Sequence[Lead]) -> list[dict[str, Any]]:
+    """`lead_profile` of each of `leads`, in order, read in four queries for the whole batch."""
+    ids = [lead.id for lead in leads]
+    account_ids = {lead.account_id for lead in leads if lead.account_id}
+    latest: dict[int, Handoff] = {}
+    for handoff in session.scalars(select(Handoff).where(Handoff.lead_id.in_(ids))
+                                   .order_by(Handoff.created_at.desc(), Handoff.id.desc())):
+        latest.setdefault(handoff.lead_id, handoff)
+    history: dict[int, list[dict[str, Any]]] = {lead_id: [] for lead_id in ids}
+    for event in session.execute(select(LeadEvent.lead_id, LeadEvent.at, LeadEvent.kind, LeadEvent.actor,
+                                        LeadEvent.detail).where(LeadEvent.lead_id.in_(ids))
+                                 .order_by(LeadEvent.lead_id, LeadEvent.at, LeadEvent.id)):
+        history[event.lead_id].append({"at": iso(event.at), "kind": event.kind, "actor": event.actor,
+                                       "detail": event.detail})
+    domains = dict(session.execute(select(Account.id, Account.domain).where(Account.id.in_(account_ids))).all()) \
+        if account_ids else {}
+    teams = _buying_teams(session, account_ids)
+    return [_profile(lead, latest.get(lead.id), history[lead.id], domains, teams.get(lead.account_id, []))
+            for lead in leads]
+
+
+def _profile(lead: Lead, handoff: Handoff | None, history: list[dict[str, Any]], domains: dict[int, str],
+             team: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         **lead_facts(lead),
-        "company_domain": account.domain if account else lead.company_domain,
+        "company_domain": domains[lead.account_id] if lead.account_id in domains else lead.company_domain,
         "score": {
             "total": lead.score_total,
             "fit": lead.fit_score,
@@ -82,17 +103,28 @@ def lead_profile(session: Session, lead: Lead) -> dict[str, Any]:
         "email_status_at": iso(lead.email_status_at),
         "email_status_reason": lead.email_status_reason,
         "handoff": {"rep": handoff.rep_email, "due_at": iso(handoff.due_at), "status": handoff.status} if handoff else None,
-        "buying_team": buying_team(session, lead),
-        "history": [{"at": iso(e.at), "kind": e.kind, "actor": e.actor, "detail": e.detail} for e in history],
+        # The other known people of the lead's account.
+        "buying_team": [{key: value for key, value in member.items() if key != "id"}
+                        for member in team if member["id"] != lead.id][:BUYING_TEAM_SIZE],
+        "history": history,
     }
 
 
-def buying_team(session: Session, lead: Lead) -> list[dict[str, Any]]:
-    """The other known people of the lead's account."""
-    if lead.account_id is None:
-        return []
-    others = session.scalars(
-        select(Lead).where(Lead.account_id == lead.account_id, Lead.id != lead.id).order_by(Lead.score_total.desc()).limit(20)
-    )
-    return [{"email": o.email, "name": full_name(lead_facts(o)), "title": o.title,
-             "stage": o.stage, "score": o.score_total} for o in others]
+BUYING_TEAM_SIZE = 20
+
+
+def _buying_teams(session: Session, account_ids: set[int]) -> dict[int, list[dict[str, Any]]]:
+    """The highest-scored people of each account, enough to show `BUYING_TEAM_SIZE` others."""
+    if not account_ids:
+        return {}
+    place = func.row_number().over(partition_by=Lead.account_id,
+                                   order_by=(Lead.score_total.desc(), Lead.id)).label("place")
+    ranked = select(Lead.account_id, Lead.id, Lead.email, Lead.first_name, Lead.last_name, Lead.title,
+                    Lead.stage, Lead.score_total, place).where(Lead.account_id.in_(account_ids)).subquery()
+    teams: dict[int, list[dict[str, Any]]] = {}
+    for row in session.execute(select(ranked).where(ranked.c.place <= BUYING_TEAM_SIZE + 1)
+                               .order_by(ranked.c.account_id, ranked.c.place)):
+        teams.setdefault(row.account_id, []).append({
+            "id": row.id, "email": row.email, "name": full_name(row._mapping), "title": row.title,
+            "stage": row.stage, "score": row.score_total})
+    return teams

@@ -42,6 +42,9 @@ class OutboxEmail(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # while `sending`: when the claim runs out and another drainer may take the row back
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Set for messages rendered when sent (`leadrelay.email.rendering.render_later`): what the
+    # email shows, as it was when it was decided; subject, html and text stay empty until then.
+    render_context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
 
 
 class NurtureEnrollment(SQLModel, table=True):

@@ -21,29 +21,52 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from leadrelay.clock import now
-from leadrelay.db import claim, unit_of_work
+from leadrelay.db import claim, dialect_insert, unit_of_work
 from leadrelay.email.backends import EmailSender
 from leadrelay.email.message import EmailMessage, SendResult
+from leadrelay.email.rendering import render_stored
 from leadrelay.email.retry import MAX_ATTEMPTS, next_attempt_at
 from leadrelay.models import OutboxEmail
 
 SENDING = "sending"
 
 
+@dataclass(frozen=True)
+class Queued:
+    """One message for `enqueue_many`: of `kind` (one of `leadrelay.email.kinds`), about `lead_id`.
+    With `render_context` the message's subject and body are empty and sending renders them
+    (`leadrelay.email.rendering.render_stored`)."""
+
+    message: EmailMessage
+    kind: str
+    lead_id: int | None
+    render_context: dict[str, Any] | None = None
+
+
+def enqueue_many(session: Session, queued: list[Queued], as_of: datetime) -> set[str]:
+    """Add the messages, due at `as_of`, in one statement, skipping any whose idempotency key is
+    already there (the database decides, so concurrent runs cannot both add one); returns the
+    keys that were added."""
+    if not queued:
+        return set()
+    rows = [{
+        "idempotency_key": q.message.idempotency_key, "kind": q.kind, "lead_id": q.lead_id,
+        "to_email": q.message.to_email, "to_name": q.message.to_name, "from_email": q.message.from_email,
+        "from_name": q.message.from_name, "subject": q.message.subject, "html": q.message.html,
+        "text": q.message.text, "headers": dict(q.message.headers), "categories": list(q.message.categories),
+        "custom_args": dict(q.message.custom_args), "render_context": q.render_context,
+        "status": "pending", "attempts": 0, "created_at": as_of, "next_attempt_at": as_of,
+    } for q in queued]
+    table = OutboxEmail.__table__
+    statement = (dialect_insert(session, table).on_conflict_do_nothing(index_elements=["idempotency_key"])
+                 .returning(table.c.idempotency_key))
+    return set(session.connection().execute(statement, rows).scalars())
+
+
 def enqueue(session: Session, message: EmailMessage, kind: str, lead_id: int | None, as_of: datetime) -> bool:
     """Add the message, due at `as_of`, unless one with its idempotency key exists; True when it
     was added. `kind` is one of `leadrelay.email.kinds`."""
-    exists = session.scalar(select(OutboxEmail.id).where(OutboxEmail.idempotency_key == message.idempotency_key))
-    if exists:
-        return False
-    session.add(OutboxEmail(
-        idempotency_key=message.idempotency_key, kind=kind, lead_id=lead_id, to_email=message.to_email,
-        to_name=message.to_name, from_email=message.from_email, from_name=message.from_name,
-        subject=message.subject, html=message.html, text=message.text, headers=dict(message.headers),
-        categories=list(message.categories), custom_args=dict(message.custom_args),
-        created_at=as_of, next_attempt_at=as_of,
-    ))
-    return True
+    return bool(enqueue_many(session, [Queued(message, kind, lead_id)], as_of))
 
 
 def as_message(row: Any) -> EmailMessage:
@@ -95,7 +118,8 @@ class _Claimed:
     kind: str
     attempts: int
     next_attempt_at: datetime
-    message: EmailMessage
+    message: EmailMessage  # for a row rendered when sent, its addresses and key, no body yet
+    render_context: dict[str, Any] | None = None
 
 
 def claim_due(engine: Engine, now: datetime, limit: int, lease_until: datetime, lease_now: datetime) -> list[_Claimed]:
@@ -113,12 +137,12 @@ def claim_due(engine: Engine, now: datetime, limit: int, lease_until: datetime, 
             .values(status=SENDING, lease_until=lease_until)
             .returning(*(table.c[name] for name in _CLAIMED_COLUMNS))).all()
     rows.sort(key=lambda row: (row.next_attempt_at, row.id))
-    return [_Claimed(row.id, row.lead_id, row.kind, row.attempts, row.next_attempt_at, as_message(row))
-            for row in rows]
+    return [_Claimed(row.id, row.lead_id, row.kind, row.attempts, row.next_attempt_at, as_message(row),
+                     row.render_context) for row in rows]
 
 
 _CLAIMED_COLUMNS = ("id", "lead_id", "kind", "attempts", "next_attempt_at", "idempotency_key", "to_email", "to_name",
-                    "from_email", "from_name", "subject", "html", "text", "headers", "categories", "custom_args")
+                    "from_email", "from_name", "subject", "html", "text", "headers", "categories", "custom_args", "render_context")
 
 
 def _mark(engine: Engine, marks: list[dict], lease_until: datetime) -> None:
@@ -162,7 +186,13 @@ def _outcome_of(row: _Claimed, result: SendResult, now: datetime, retry_base_sec
                       "new_error": result.error or f"gave up after {attempts} attempts"}
 
 
-def _attempt(sender: EmailSender, message: EmailMessage) -> SendResult:
+def _attempt(sender: EmailSender, row: _Claimed) -> SendResult:
+    message = row.message
+    if row.render_context is not None:
+        try:
+            message = render_stored(row.render_context)
+        except Exception as exc:  # a template that cannot render now never will: no retry
+            return SendResult("failed", error=f"could not render the message: {type(exc).__name__}")
     try:
         return sender.send(message)
     except Exception as exc:  # a backend bug must not lose the batch's other outcomes
@@ -211,7 +241,7 @@ def drain_outbox(engine: Engine, sender: EmailSender, now: datetime, limit: int,
     if in_flight == 1:  # a local backend (outbox folder, tests): one at a time, marked as it goes
         while waiting and may_start():
             row = waiting.pop()
-            record([(row, _attempt(sender, row.message))])
+            record([(row, _attempt(sender, row))])
     else:
         with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="send-outbox") as pool:
             running: dict[Future, _Claimed] = {}
@@ -219,7 +249,7 @@ def drain_outbox(engine: Engine, sender: EmailSender, now: datetime, limit: int,
                 while waiting and len(running) < in_flight and len(running) + len(finished) < window \
                         and may_start():
                     row = waiting.pop()
-                    running[pool.submit(_attempt, sender, row.message)] = row
+                    running[pool.submit(_attempt, sender, row)] = row
                 if not running:
                     break  # the lease is too short to start the rest: they are released below
                 done, _ = wait(running, return_when=FIRST_COMPLETED)

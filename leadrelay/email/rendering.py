@@ -12,7 +12,7 @@ Safety rules kept here, in one place:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
@@ -110,6 +110,28 @@ def rep_notification(profile: dict[str, Any], handoff: HandoffNotice, sender: Se
     subject = f"{lead['tier_label']} lead: {lead['headline']} (score {lead['score_total']}) — accept by {deadline['short']}"
     return compose(REP_NOTIFICATION, handoff.idempotency_key, handoff.rep_email, handoff.rep_name, sender, subject,
                    html, text, args={"handoff_id": str(handoff.handoff_id)})
+
+
+def rep_notification_later(profile: dict[str, Any], handoff: HandoffNotice,
+                           sender: Sender) -> tuple[EmailMessage, dict[str, Any]]:
+    """`rep_notification` split for rendering when it is sent: the message with its addresses,
+    key and custom args but an empty subject and body, and the JSON-safe context that
+    `render_stored` turns into the full message. A hand-off batch stores the context, so the email
+    shows the lead as it was at handoff while the batch skips the ~1.4 ms of rendering."""
+    message = compose(REP_NOTIFICATION, handoff.idempotency_key, handoff.rep_email, handoff.rep_name, sender,
+                      "", "", "", args={"handoff_id": str(handoff.handoff_id)})
+    context = {"template": REP_NOTIFICATION, "profile": profile, "sender": asdict(sender),
+               "handoff": {**asdict(handoff), "due_at": handoff.due_at.isoformat()}}
+    return message, context
+
+
+def render_stored(context: dict[str, Any]) -> EmailMessage:
+    """The message a context from `rep_notification_later` describes, rendered now: the same
+    message `rep_notification` would have made when the context was stored."""
+    if context.get("template") != REP_NOTIFICATION:
+        raise ValueError(f"no stored rendering for template {context.get('template')!r}")
+    handoff = HandoffNotice(**{**context["handoff"], "due_at": parse_time(context["handoff"]["due_at"])})
+    return rep_notification(context["profile"], handoff, Sender(**context["sender"]))
 
 
 def escalation_notice(

@@ -8,17 +8,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, insert, select
 from sqlmodel import Session
 
 from leadrelay.config.rules import Rules
-from leadrelay.db import claim
+from leadrelay.db import claim, dialect_insert
 from leadrelay.history import history_row, append_history
-from leadrelay.lead_view import lead_profile, rule_view
+from leadrelay.lead_view import lead_profiles, rule_view
 from leadrelay.links.secret import handoff_links
 from leadrelay.email.kinds import REP_NOTIFICATION
-from leadrelay.email.outbox import enqueue
-from leadrelay.email.rendering import HandoffNotice, Sender, rep_notification
+from leadrelay.email.outbox import Queued, enqueue_many
+from leadrelay.email.rendering import HandoffNotice, Sender, rep_notification_later
 from leadrelay.handoff.routing import RepLoad, RouteDecision, route_batch
 from leadrelay.handoff.sla import sla_due_at
 from leadrelay.models import Account, Handoff, Lead, RepState, Stage
@@ -57,12 +57,6 @@ class HandoffOutcome:
     handed_off: list[HandedOff] = field(default_factory=list)
 
 
-def handed_off(handoffs: list[Handoff], leads: list[Lead]) -> list[HandedOff]:
-    """`HandedOff` records for handoffs `hand_off` opened for `leads` (call after it returned)."""
-    tiers = {lead.id: lead.tier for lead in leads}
-    return [HandedOff(h.lead_id, h.id, h.rep_email, tiers[h.lead_id], h.due_at) for h in handoffs]
-
-
 def claim_new_mqls(session: Session, limit: int) -> list[Lead]:
     """MQLs with no open handoff, locked for this transaction (skipping others' rows on PostgreSQL)."""
     open_handoff = exists().where(Handoff.lead_id == Lead.id, Handoff.status == "open")
@@ -86,69 +80,107 @@ def rep_loads(session: Session) -> dict[str, RepLoad]:
 
 
 def hand_off(session: Session, leads: list[Lead], ctx: HandoffContext, as_of: datetime,
-             excludes: list[set[str]] | None = None, attempts: list[int] | None = None) -> list[Handoff]:
-    """Route each lead, open a handoff with its deadline, record the decision and queue the email."""
+             excludes: list[set[str]] | None = None, attempts: list[int] | None = None) -> list[HandedOff]:
+    """Route each lead, open a handoff with its deadline, record the decision and queue the rep's
+    email, for the whole batch in a handful of statements; returns the handoffs opened."""
     if not leads:
         return []
     accounts = _accounts(session, leads)
     owners = [accounts[lead.account_id].owner_rep if lead.account_id in accounts else None for lead in leads]
     decisions = route_batch([rule_view(lead) for lead in leads], ctx.rules.routing, ctx.rules.reps,
                             rep_loads(session), as_of, account_owners=owners, excludes=excludes)
-    handoffs = []
-    for index, (lead, decision) in enumerate(zip(leads, decisions)):
-        if decision.rep_email is None:
-            append_history(session, [history_row(lead.id, "routing_failed", ctx.actor, as_of,
-                                                 {"reason": decision.reason}, flow_run_id=ctx.flow_run_id)])
-            continue
-        attempt = attempts[index] if attempts else 0
-        handoffs.append(_open_handoff(session, lead, decision, ctx, as_of, attempt))
+    history = [history_row(lead.id, "routing_failed", ctx.actor, as_of, {"reason": decision.reason},
+                           flow_run_id=ctx.flow_run_id)
+               for lead, decision in zip(leads, decisions) if decision.rep_email is None]
+    routed = [(lead, decision, attempts[index] if attempts else 0)
+              for index, (lead, decision) in enumerate(zip(leads, decisions)) if decision.rep_email is not None]
+    if not routed:
+        append_history(session, history)
+        return []
+    deadlines = _Deadlines(ctx, as_of)
+    rows = [{"lead_id": lead.id, "rep_email": decision.rep_email, "status": "open", "created_at": as_of,
+             "due_at": deadlines.due_at(decision.rep_email, lead.tier), "attempt": attempt,
+             "route": _route(decision), "sla_breached": False} for lead, decision, attempt in routed]
+    table = Handoff.__table__
+    ids = session.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                       rows).scalars().all()
+    for (lead, decision, _), row, handoff_id in zip(routed, rows, ids):
+        row["id"] = handoff_id
+        lead.owner_rep = decision.rep_email
+        lead.updated_at = as_of
         if ctx.rules.routing.account_ownership and lead.account_id in accounts and not accounts[lead.account_id].owner_rep:
             accounts[lead.account_id].owner_rep = decision.rep_email
-    return handoffs
+        policy = ctx.rules.sla.policy_for(lead.tier)
+        history += [
+            history_row(lead.id, "routed", ctx.actor, as_of, {"rep": decision.rep_email, **row["route"]},
+                        flow_run_id=ctx.flow_run_id),
+            history_row(lead.id, "handoff_created", ctx.actor, as_of, {
+                "handoff": handoff_id, "rep": decision.rep_email, "due_at": row["due_at"].isoformat(),
+                "tier": lead.tier, "hours_to_accept": policy.hours_to_accept,
+                "business_hours": policy.business_hours, "attempt": row["attempt"]}, flow_run_id=ctx.flow_run_id),
+        ]
+    _mark_assigned(session, {decision.rep_email for _, decision, _ in routed}, as_of)
+    append_history(session, history)
+    _queue_notifications(session, [lead for lead, _, _ in routed], rows, [d for _, d, _ in routed], ctx, as_of)
+    return [HandedOff(row["lead_id"], row["id"], row["rep_email"], lead.tier, row["due_at"])
+            for (lead, _, _), row in zip(routed, rows)]
 
 
-def _open_handoff(session: Session, lead: Lead, decision: RouteDecision, ctx: HandoffContext,
-                  as_of: datetime, attempt: int) -> Handoff:
-    rep = ctx.rules.reps.rep(decision.rep_email)
-    timezone = rep.timezone if rep else "UTC"
-    working = (rep.working_hours if rep and rep.working_hours else None) or ctx.rules.sla.default_working()
-    policy = ctx.rules.sla.policy_for(lead.tier)
-    due_at = sla_due_at(as_of, policy.hours_to_accept, timezone, working, policy.business_hours)
-    route = {"rule": decision.rule, "pool": list(decision.pool), "strategy": decision.strategy,
-             "reason": decision.reason, "fallback": decision.fallback}
-    handoff = Handoff(lead_id=lead.id, rep_email=decision.rep_email, status="open", created_at=as_of,
-                      due_at=due_at, attempt=attempt, route=route)
-    session.add(handoff)
-    lead.owner_rep = decision.rep_email
-    lead.updated_at = as_of
-    state = session.get(RepState, decision.rep_email) or RepState(email=decision.rep_email)
-    state.last_assigned_at = as_of
-    session.add(state)
-    session.flush()
-    append_history(session, [
-        history_row(lead.id, "routed", ctx.actor, as_of, {"rep": decision.rep_email, **route}, flow_run_id=ctx.flow_run_id),
-        history_row(lead.id, "handoff_created", ctx.actor, as_of,
-                    {"handoff": handoff.id, "rep": decision.rep_email, "due_at": due_at.isoformat(), "tier": lead.tier,
-                     "hours_to_accept": policy.hours_to_accept, "business_hours": policy.business_hours,
-                     "attempt": attempt}, flow_run_id=ctx.flow_run_id),
-    ])
-    _queue_notification(session, lead, handoff, rep.name if rep else decision.rep_email, timezone, decision, ctx, as_of)
-    return handoff
+def _route(decision: RouteDecision) -> dict:
+    return {"rule": decision.rule, "pool": list(decision.pool), "strategy": decision.strategy,
+            "reason": decision.reason, "fallback": decision.fallback}
 
 
-def _queue_notification(session: Session, lead: Lead, handoff: Handoff, rep_name: str, timezone: str,
-                        decision: RouteDecision, ctx: HandoffContext, as_of: datetime) -> None:
-    accept_url, reject_url = handoff_links(handoff.id, handoff.rep_email, ctx.secret, ctx.base_url,
-                                           handoff.due_at + LINK_VALIDITY)
-    notice = HandoffNotice(handoff_id=handoff.id, rep_email=handoff.rep_email, rep_name=rep_name,
-                           rep_timezone=timezone, due_at=handoff.due_at, accept_url=accept_url,
-                           reject_url=reject_url, attempt=handoff.attempt, route_reason=decision.reason,
-                           idempotency_key=f"handoff:{handoff.id}:notify")
-    message = rep_notification(lead_profile(session, lead), notice, ctx.sender)
-    if enqueue(session, message, REP_NOTIFICATION, lead.id, as_of):
-        append_history(session, [history_row(lead.id, "notification_queued", ctx.actor, as_of,
-                                             {"handoff": handoff.id, "to": handoff.rep_email, "kind": REP_NOTIFICATION},
-                                             flow_run_id=ctx.flow_run_id)])
+class _Deadlines:
+    """SLA deadlines at one `as_of`, worked out once per (rep, tier) for the batch."""
+
+    def __init__(self, ctx: HandoffContext, as_of: datetime):
+        self.ctx, self.as_of, self.known = ctx, as_of, {}
+
+    def due_at(self, rep_email: str, tier: str | None) -> datetime:
+        if (rep_email, tier) not in self.known:
+            rep = self.ctx.rules.reps.rep(rep_email)
+            working = (rep.working_hours if rep and rep.working_hours else None) or self.ctx.rules.sla.default_working()
+            policy = self.ctx.rules.sla.policy_for(tier)
+            self.known[rep_email, tier] = sla_due_at(self.as_of, policy.hours_to_accept, rep_timezone(rep),
+                                                     working, policy.business_hours)
+        return self.known[rep_email, tier]
+
+
+def rep_timezone(rep) -> str:
+    return rep.timezone if rep else "UTC"
+
+
+def _mark_assigned(session: Session, rep_emails: set[str], as_of: datetime) -> None:
+    """Record `as_of` as the last assignment of each rep (round robin reads it), one statement."""
+    statement = dialect_insert(session, RepState.__table__)
+    statement = statement.on_conflict_do_update(index_elements=["email"],
+                                                set_={"last_assigned_at": statement.excluded.last_assigned_at})
+    session.connection().execute(statement, [{"email": email, "last_assigned_at": as_of} for email in sorted(rep_emails)])
+
+
+def _queue_notifications(session: Session, leads: list[Lead], handoffs: list[dict], decisions: list[RouteDecision],
+                         ctx: HandoffContext, as_of: datetime) -> None:
+    """Queue each rep's email with the lead as it is now (read for the whole batch once its
+    handoffs and history are written); rendering waits for sending (`rep_notification_later`)."""
+    session.flush()  # the leads' new owner, for their profiles
+    queued = []
+    for lead, profile, handoff, decision in zip(leads, lead_profiles(session, leads), handoffs, decisions):
+        rep = ctx.rules.reps.rep(handoff["rep_email"])
+        accept_url, reject_url = handoff_links(handoff["id"], handoff["rep_email"], ctx.secret, ctx.base_url,
+                                               handoff["due_at"] + LINK_VALIDITY)
+        notice = HandoffNotice(handoff_id=handoff["id"], rep_email=handoff["rep_email"],
+                               rep_name=rep.name if rep else handoff["rep_email"], rep_timezone=rep_timezone(rep),
+                               due_at=handoff["due_at"], accept_url=accept_url, reject_url=reject_url,
+                               attempt=handoff["attempt"], route_reason=decision.reason,
+                               idempotency_key=f"handoff:{handoff['id']}:notify")
+        message, context = rep_notification_later(profile, notice, ctx.sender)
+        queued.append(Queued(message, REP_NOTIFICATION, lead.id, context))
+    added = enqueue_many(session, queued, as_of)
+    append_history(session, [history_row(q.lead_id, "notification_queued", ctx.actor, as_of,
+                                         {"handoff": handoff["id"], "to": handoff["rep_email"], "kind": REP_NOTIFICATION},
+                                         flow_run_id=ctx.flow_run_id)
+                             for q, handoff in zip(queued, handoffs) if q.message.idempotency_key in added])
 
 
 def _accounts(session: Session, leads: list[Lead]) -> dict[int, Account]:
@@ -161,4 +193,4 @@ def hand_off_new_mqls(session: Session, ctx: HandoffContext, as_of: datetime, li
     the handoffs opened. A lead nobody can take stays an MQL and is claimed again by the next batch,
     so a caller looping until nothing is left must stop on no handoffs, not on no claims."""
     leads = claim_new_mqls(session, limit)
-    return HandoffOutcome(claimed=len(leads), handed_off=handed_off(hand_off(session, leads, ctx, as_of), leads))
+    return HandoffOutcome(claimed=len(leads), handed_off=hand_off(session, leads, ctx, as_of))

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from leadrelay.db import claim
-from leadrelay.handoff.handoff_store import HandedOff, HandoffContext, hand_off, handed_off
+from leadrelay.handoff.handoff_store import HandedOff, HandoffContext, hand_off, rep_timezone
 from leadrelay.history import append_history, history_row
-from leadrelay.lead_view import lead_profile
+from leadrelay.lead_view import lead_profiles
 from leadrelay.email.kinds import SLA_ESCALATION
-from leadrelay.email.outbox import enqueue
+from leadrelay.email.outbox import Queued, enqueue_many
 from leadrelay.email.rendering import escalation_notice
 from leadrelay.lifecycle import Transition, apply_transitions
 from leadrelay.models import Handoff, Lead, Stage
@@ -60,6 +60,7 @@ def enforce_sla(session: Session, ctx: HandoffContext, as_of: datetime, limit: i
     leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_([h.lead_id for h in breached])))}
     to_reassign: list[tuple[Handoff, Lead]] = []
     to_recycle: list[Lead] = []
+    to_escalate: list[tuple[Handoff, Lead]] = []
     acts = [(handoff, leads[handoff.lead_id],
              ctx.rules.sla.policy_for(leads[handoff.lead_id].tier).action_on_breach(handoff.attempt))
             for handoff in breached]
@@ -74,11 +75,12 @@ def enforce_sla(session: Session, ctx: HandoffContext, as_of: datetime, limit: i
             handoff.status = "reassigned"
             to_reassign.append((handoff, lead))
         elif action == "escalate":
-            _escalate(session, lead, handoff, ctx, as_of)
-            outcome.escalated += 1
+            to_escalate.append((handoff, lead))
         else:
             handoff.status = "recycled"
             to_recycle.append(lead)
+    outcome.escalated = len(to_escalate)
+    _escalate(session, to_escalate, ctx, as_of)
     recycle_to_nurture(session, to_recycle, SLA_BREACHED, ctx.actor, as_of, ctx.flow_run_id)
     outcome.recycled = len(to_recycle)
     session.flush()
@@ -86,9 +88,8 @@ def enforce_sla(session: Session, ctx: HandoffContext, as_of: datetime, limit: i
         earlier = _previous_reps(session, [lead.id for _, lead in to_reassign])
         excludes = [earlier[lead.id] for _, lead in to_reassign]
         passed_on = [lead for _, lead in to_reassign]
-        opened = hand_off(session, passed_on, ctx, as_of, excludes=excludes,
-                          attempts=[handoff.attempt + 1 for handoff, _ in to_reassign])
-        outcome.new_handoffs = handed_off(opened, passed_on)
+        outcome.new_handoffs = hand_off(session, passed_on, ctx, as_of, excludes=excludes,
+                                        attempts=[handoff.attempt + 1 for handoff, _ in to_reassign])
         outcome.reassigned = len(to_reassign)
     return outcome
 
@@ -112,16 +113,23 @@ def _previous_reps(session: Session, lead_ids: list[int]) -> dict[int, set[str]]
     return reps
 
 
-def _escalate(session: Session, lead: Lead, handoff: Handoff, ctx: HandoffContext, as_of: datetime) -> None:
-    rep = ctx.rules.reps.rep(handoff.rep_email)
-    manager_email = (rep.manager if rep and rep.manager else None) or ctx.rules.reps.fallback
-    if not manager_email:
-        return
-    manager = next((m for m in ctx.rules.reps.managers if m.email == manager_email), None)
-    message = escalation_notice(lead_profile(session, lead), manager_email, manager.name if manager else manager_email,
-                                handoff.rep_email, handoff.due_at, rep.timezone if rep else "UTC", ctx.sender,
-                                idempotency_key=f"handoff:{handoff.id}:escalate")
-    enqueue(session, message, SLA_ESCALATION, lead.id, as_of)
-    append_history(session, [history_row(lead.id, "escalated", ctx.actor, as_of,
-                                         {"handoff": handoff.id, "rep": handoff.rep_email, "manager": manager_email},
-                                         flow_run_id=ctx.flow_run_id)])
+def _escalate(session: Session, escalations: list[tuple[Handoff, Lead]], ctx: HandoffContext,
+              as_of: datetime) -> None:
+    """Queue an email to each breached rep's manager (or the fallback) about the lead, and record it;
+    a rep with neither gets nothing. The leads' profiles are read once for the batch."""
+    queued, history = [], []
+    for (handoff, lead), profile in zip(escalations, lead_profiles(session, [lead for _, lead in escalations])):
+        rep = ctx.rules.reps.rep(handoff.rep_email)
+        manager_email = (rep.manager if rep and rep.manager else None) or ctx.rules.reps.fallback
+        if not manager_email:
+            continue
+        manager = next((m for m in ctx.rules.reps.managers if m.email == manager_email), None)
+        message = escalation_notice(profile, manager_email, manager.name if manager else manager_email,
+                                    handoff.rep_email, handoff.due_at, rep_timezone(rep), ctx.sender,
+                                    idempotency_key=f"handoff:{handoff.id}:escalate")
+        queued.append(Queued(message, SLA_ESCALATION, lead.id))
+        history.append(history_row(lead.id, "escalated", ctx.actor, as_of,
+                                   {"handoff": handoff.id, "rep": handoff.rep_email, "manager": manager_email},
+                                   flow_run_id=ctx.flow_run_id))
+    enqueue_many(session, queued, as_of)
+    append_history(session, history)

@@ -201,7 +201,7 @@ def test_a_batch_that_rolls_back_tells_prefect_nothing(services, asserting_event
     def broken_template(*_args, **_kwargs):
         raise RuntimeError("the rep notification template is broken")
 
-    monkeypatch.setattr("leadrelay.handoff.handoff_store.rep_notification", broken_template)
+    monkeypatch.setattr("leadrelay.handoff.handoff_store.rep_notification_later", broken_template)
     with pytest.raises(RuntimeError):
         hand_off_batch.fn(FRIDAY_4PM_BERLIN, 100)
 

@@ -75,8 +75,9 @@ def test_migration_0004_moves_sender_and_custom_args_out_of_the_headers_and_back
 
     command.upgrade(config, "0004")
     with Session(empty_engine) as session:
-        # deferred: lease_until only exists from 0005 on
-        row = session.scalars(select(OutboxEmail).options(defer(OutboxEmail.lease_until))).one()
+        # deferred: lease_until only exists from 0005 on, render_context from 0006
+        row = session.scalars(select(OutboxEmail).options(defer(OutboxEmail.lease_until),
+                                                          defer(OutboxEmail.render_context))).one()
         assert (row.from_email, row.from_name, row.custom_args) == ("leads@example.com", "leadrelay",
                                                                      {"kind": SLA_ESCALATION})
         assert row.headers == {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}

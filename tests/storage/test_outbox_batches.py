@@ -14,7 +14,8 @@ from sqlmodel import Session
 from leadrelay.email.backends import SendGridSender
 from leadrelay.email.kinds import NURTURE
 from leadrelay.email.message import EmailMessage
-from leadrelay.email.outbox import SENDING, claim_due, drain_outbox, enqueue, send_due
+from leadrelay.email.outbox import SENDING, Queued, claim_due, drain_outbox, enqueue, enqueue_many, send_due
+from leadrelay.email.rendering import HandoffNotice, Sender, rep_notification_later
 from leadrelay.models import OutboxEmail
 from tests.support.fake_sendgrid import FakeSendGrid
 from tests.support.recording_sender import RecordingSender
@@ -201,3 +202,25 @@ def test_migration_0005_adds_the_lease_and_downgrading_puts_sending_rows_back(em
     assert "lease_until" not in {c["name"] for c in inspect(empty_engine).get_columns("outbox_email")}
     with empty_engine.connect() as connection:
         assert connection.execute(text("SELECT status FROM outbox_email")).scalar_one() == "pending"
+
+
+def test_a_message_stored_for_rendering_is_rendered_when_sent_and_a_broken_one_fails_for_good(engine):
+    notice = HandoffNotice(7, "rep@example.com", "Rita Rep", "Europe/Berlin", AS_OF + timedelta(hours=4),
+                           "https://x.example/a", "https://x.example/r", 0, "territory", "handoff:7:notify")
+    profile = {"email": "lea@example.org", "first_name": "Lea", "score": {"total": 80, "tier": "hot", "breakdown": []},
+               "history": [], "attributes": {}}
+    later, context = rep_notification_later(profile, notice, Sender("m@example.com", "Example", "1 Street"))
+    with Session(engine) as session:
+        added = enqueue_many(session, [Queued(later, "rep_notification", None, context),
+                                       Queued(message("broken"), NURTURE, None, {"template": "gone"}),
+                                       Queued(message("broken"), NURTURE, None)], AS_OF)
+        session.commit()
+    assert added == {"handoff:7:notify", "broken"}  # the second "broken" was a duplicate key
+
+    sender = RecordingSender()
+    outcome = drain_outbox(engine, sender, AS_OF, 10)
+
+    assert (outcome.sent, outcome.failed) == (1, 1)
+    [sent] = sender.sent
+    assert "Lea" in sent.subject and "Accept" in sent.html and sent.to_email == "rep@example.com"
+    assert rows_by_key(engine)["broken"].last_error == "could not render the message: ValueError"

@@ -9,7 +9,10 @@ from jinja2 import UndefinedError
 from markupsafe import escape
 
 from leadrelay.email.backends import build_sendgrid_body
-from leadrelay.email.rendering import HandoffNotice, Sender, escalation_notice, render_template, rep_notification
+import json
+
+from leadrelay.email.rendering import (HandoffNotice, Sender, escalation_notice, render_stored, render_template,
+                                       rep_notification, rep_notification_later)
 from tests.support.fake_sendgrid import mail_send_errors, mail_send_validator
 
 DUE = datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)
@@ -194,3 +197,21 @@ def test_footer_shows_postal_address():
 def test_missing_variable_raises():
     with pytest.raises(UndefinedError):
         render_template("escalation", {"sender": SENDER, "manager_name": "Bea"})
+
+
+def test_a_notification_stored_for_later_renders_as_it_would_have_at_handoff():
+    profile, handoff = make_profile(), make_handoff()
+    message, context = rep_notification_later(profile, handoff, SENDER)
+    stored = json.loads(json.dumps(context))  # as the outbox keeps it
+    profile["history"].append({"at": "2026-12-01T09:00:00Z", "kind": "unsubscribed", "actor": "x", "detail": {}})
+
+    rendered = render_stored(stored)
+    assert rendered == rep_notification(make_profile(), handoff, SENDER)
+    assert (message.subject, message.html, message.text) == ("", "", "")
+    assert (message.to_email, message.idempotency_key, message.custom_args) == \
+        (rendered.to_email, rendered.idempotency_key, rendered.custom_args)
+
+
+def test_a_stored_context_for_an_unknown_template_is_refused():
+    with pytest.raises(ValueError, match="no stored rendering"):
+        render_stored({"template": "newsletter"})
