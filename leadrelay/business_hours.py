@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta, timezone
 
+from functools import lru_cache
+
 import pendulum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -41,11 +43,17 @@ def require_aware(moment: datetime, name: str = "time") -> None:
 
 def require_timezone(name: str) -> str:
     """Return `name` unchanged if it is a known IANA time zone, else raise ValueError."""
+    zone(name)
+    return name
+
+
+@lru_cache(maxsize=512)  # routing asks for the same few zones for every lead of a batch
+def zone(name: str) -> pendulum.Timezone:
+    """The IANA time zone `name`; ValueError if there is none."""
     try:
-        pendulum.timezone(name)
+        return pendulum.timezone(name)
     except Exception:
         raise ValueError(f"'{name}' is not an IANA time zone (for example Europe/Berlin).") from None
-    return name
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -145,7 +153,7 @@ class WeeklyWindow(BaseModel):
         """True if `at` falls inside the window (start inclusive, end exclusive) in local time `tz`."""
         require_aware(at)
         require_timezone(tz)
-        local = pendulum.instance(at).in_tz(tz)
+        local = pendulum.instance(at).in_tz(zone(tz))
         day = local.date()
         if not self.is_open_on(day):
             return False
@@ -155,7 +163,7 @@ class WeeklyWindow(BaseModel):
         """The first opening of the window strictly after `at` (UTC-aware); opening times are local to `tz`."""
         require_aware(at)
         require_timezone(tz)
-        day = pendulum.instance(at).in_tz(tz).date()
+        day = pendulum.instance(at).in_tz(zone(tz)).date()
         # Eight days always reach the next opening: every window opens at least once a week.
         for offset in range(8):
             candidate_day = day + timedelta(days=offset)
@@ -213,7 +221,7 @@ def add_working_hours(start: datetime, hours: float, tz: str, working: WeeklyWin
         raise ValueError(f"working hours cannot be negative (got {hours}).")
     begin = to_utc(start)
     remaining = timedelta(hours=hours)
-    day = pendulum.instance(begin).in_tz(tz).date()
+    day = pendulum.instance(begin).in_tz(zone(tz)).date()
     for _ in range(_MAX_DAYS_SEARCHED):
         if working.is_open_on(day):
             opening = to_utc(working.opening_on(day, tz))

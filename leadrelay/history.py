@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session
 
+from leadrelay.bulk import insert_rows
 from leadrelay.models import LeadEvent
 
 
@@ -43,6 +43,5 @@ def history_row(
 
 
 def append_history(session: Session, rows: list[dict[str, Any]]) -> None:
-    # Core executemany on the table: the ORM's bulk insert ran one statement per row here.
-    if rows:
-        session.connection().execute(insert(LeadEvent.__table__), rows)
+    """Write `history_row`s in the session's transaction, all in one COPY (PostgreSQL) or executemany."""
+    insert_rows(session.connection(), LeadEvent.__table__, rows)

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from leadrelay.bulk import is_one_of
 from leadrelay.models import Account, Handoff, Lead, LeadEvent
 
 # A lead's own fields, in the order `lead show --json` lists them.
@@ -68,12 +69,12 @@ def lead_profiles(session: Session, leads: Sequence[Lead]) -> list[dict[str, Any
     ids = [lead.id for lead in leads]
     account_ids = {lead.account_id for lead in leads if lead.account_id}
     latest: dict[int, Handoff] = {}
-    for handoff in session.scalars(select(Handoff).where(Handoff.lead_id.in_(ids))
+    for handoff in session.scalars(select(Handoff).where(is_one_of(session, Handoff.lead_id, ids))
                                    .order_by(Handoff.created_at.desc(), Handoff.id.desc())):
         latest.setdefault(handoff.lead_id, handoff)
     history: dict[int, list[dict[str, Any]]] = {lead_id: [] for lead_id in ids}
     for event in session.execute(select(LeadEvent.lead_id, LeadEvent.at, LeadEvent.kind, LeadEvent.actor,
-                                        LeadEvent.detail).where(LeadEvent.lead_id.in_(ids))
+                                        LeadEvent.detail).where(is_one_of(session, LeadEvent.lead_id, ids))
                                  .order_by(LeadEvent.lead_id, LeadEvent.at, LeadEvent.id)):
         history[event.lead_id].append({"at": iso(event.at), "kind": event.kind, "actor": event.actor,
                                        "detail": event.detail})

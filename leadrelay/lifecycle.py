@@ -29,9 +29,10 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Mapping, Sequence
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session
 
+from leadrelay.bulk import insert_rows, is_one_of
 from leadrelay.history import append_history, history_row
 from leadrelay.models import EnrollmentStatus, Lead, NurtureEnrollment, Stage
 from leadrelay.nurture.exits import exit_enrollments
@@ -148,11 +149,14 @@ def exit_reason_for(transition: Transition) -> str | None:
     return f"became-{target}"
 
 
+_STAGES = {stage.value: stage for stage in Stage}  # a dict lookup: Stage(value) is slow in a batch loop
+
+
 def _stage(value: Stage | str) -> Stage:
-    try:
-        return Stage(value)
-    except ValueError:
-        raise LifecycleError(f"{value!r} is not a lead stage.") from None
+    stage = _STAGES.get(value)
+    if stage is None:
+        raise LifecycleError(f"{value!r} is not a lead stage.")
+    return stage
 
 
 def _nurture_reason(transition: Transition) -> str:
@@ -168,7 +172,7 @@ def _move_stages(session: Session, transitions: Sequence[Transition], as_of: dat
     for (source, target), ids in groups.items():
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start:start + _CHUNK]
-            moved = session.execute(update(Lead).where(Lead.id.in_(chunk), Lead.stage == source.value)
+            moved = session.execute(update(Lead).where(is_one_of(session, Lead.id, chunk), Lead.stage == source.value)
                                     .values(stage=target.value, updated_at=as_of))
             if moved.rowcount != len(chunk):
                 raise LifecycleError(f"{len(chunk) - moved.rowcount} of the leads moving from {source} to {target} "
@@ -198,6 +202,5 @@ def _start_enrollments(session: Session, transitions: Sequence[Transition], as_o
     rows = [{"lead_id": t.lead_id, "reason": _nurture_reason(t), "track": None, "step_index": 0,
              "status": EnrollmentStatus.active.value, "entered_at": as_of, "next_due_at": as_of}
             for t in transitions if _stage(t.to_stage) == Stage.nurturing]
-    if rows:
-        session.connection().execute(insert(NurtureEnrollment.__table__), rows)
+    insert_rows(session.connection(), NurtureEnrollment.__table__, rows)
     return len(rows)

@@ -21,7 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from leadrelay.clock import now
-from leadrelay.db import claim, dialect_insert, unit_of_work
+from leadrelay.bulk import insert_returning
+from leadrelay.db import claim, unit_of_work
 from leadrelay.email.backends import EmailSender
 from leadrelay.email.message import EmailMessage, SendResult
 from leadrelay.email.rendering import render_stored
@@ -57,10 +58,9 @@ def enqueue_many(session: Session, queued: list[Queued], as_of: datetime) -> set
         "custom_args": dict(q.message.custom_args), "render_context": q.render_context,
         "status": "pending", "attempts": 0, "created_at": as_of, "next_attempt_at": as_of,
     } for q in queued]
-    table = OutboxEmail.__table__
-    statement = (dialect_insert(session, table).on_conflict_do_nothing(index_elements=["idempotency_key"])
-                 .returning(table.c.idempotency_key))
-    return set(session.connection().execute(statement, rows).scalars())
+    added = insert_returning(session.connection(), OutboxEmail.__table__, rows, ["idempotency_key"],
+                             skip_conflicts_on="idempotency_key")
+    return {key for (key,) in added}
 
 
 def enqueue(session: Session, message: EmailMessage, kind: str, lead_id: int | None, as_of: datetime) -> bool:

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import exists, func, select
 from sqlmodel import Session
 
 from leadrelay.config.rules import Rules
+from leadrelay.bulk import insert_returning, is_one_of
 from leadrelay.db import claim, dialect_insert
 from leadrelay.history import history_row, append_history
 from leadrelay.lead_view import lead_profiles, rule_view
@@ -67,7 +68,7 @@ def claim_new_mqls(session: Session, limit: int) -> list[Lead]:
     # Look again now that the rows are ours: on PostgreSQL the claim's NOT EXISTS saw the snapshot
     # its statement started with, so a lead another run handed off and released meanwhile passed it.
     taken = set(session.scalars(select(Handoff.lead_id).where(
-        Handoff.lead_id.in_([lead.id for lead in leads]), Handoff.status == "open")))
+        is_one_of(session, Handoff.lead_id, [lead.id for lead in leads]), Handoff.status == "open")))
     return [lead for lead in leads if lead.id not in taken]
 
 
@@ -101,11 +102,10 @@ def hand_off(session: Session, leads: list[Lead], ctx: HandoffContext, as_of: da
     rows = [{"lead_id": lead.id, "rep_email": decision.rep_email, "status": "open", "created_at": as_of,
              "due_at": deadlines.due_at(decision.rep_email, lead.tier), "attempt": attempt,
              "route": _route(decision), "sla_breached": False} for lead, decision, attempt in routed]
-    table = Handoff.__table__
-    ids = session.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                       rows).scalars().all()
-    for (lead, decision, _), row, handoff_id in zip(routed, rows, ids):
-        row["id"] = handoff_id
+    # A lead is routed once per batch: its id tells which handoff is whose.
+    ids = dict(insert_returning(session.connection(), Handoff.__table__, rows, ["lead_id", "id"]))
+    for (lead, decision, _), row in zip(routed, rows):
+        row["id"] = handoff_id = ids[lead.id]
         lead.owner_rep = decision.rep_email
         lead.updated_at = as_of
         if ctx.rules.routing.account_ownership and lead.account_id in accounts and not accounts[lead.account_id].owner_rep:

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import datetime
 from operator import itemgetter
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import ARRAY, Text, any_, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from leadrelay.bulk import copy_rows, is_one_of, naive_utc, raw
 from leadrelay.db import dialect_insert
 from leadrelay.history import append_history, history_row
 from leadrelay.intake.normalise import MULTILINE_FIELDS, NUMBER_FIELDS, TEXT_FIELDS, LeadInput, Rejected
@@ -40,7 +40,6 @@ NEW_LEAD_DEFAULTS = {"stage": Stage.new.value, "email_status": EmailStatus.ok.va
                      "engagement_score": 0, "score_total": 0, "tier": Tier.cold.value, "score_breakdown": []}
 INSERT_COLUMNS = ("email", *FIELD_COLUMNS, "attributes", "list_kind", "account_id", "needs_scoring",
                   "created_at", "updated_at", *NEW_LEAD_DEFAULTS)
-HISTORY_COLUMNS = ("lead_id", "at", "kind", "actor", "to_stage", "detail", "flow_run_id")
 
 
 @dataclass(frozen=True)
@@ -122,13 +121,8 @@ def store_intake(session: Session, items: list[IntakeItem], as_of: datetime, act
     write = _write_postgresql if connection.dialect.name == "postgresql" else _write_sqlite
     ids = write(connection, new, merged)
     ids.update((state["email"], state["id"]) for state in merged)
-    if connection.dialect.name == "postgresql":
-        at = _naive_utc(as_of)
-        _copy(connection, "lead_event", HISTORY_COLUMNS,
-              ((ids[email], at, kind, actor, None, json.dumps(detail), flow_run_id) for email, kind, detail in events))
-    else:
-        append_history(session, [history_row(ids[email], kind, actor, as_of, detail, flow_run_id=flow_run_id)
-                                 for email, kind, detail in events])
+    append_history(session, [history_row(ids[email], kind, actor, as_of, detail, flow_run_id=flow_run_id)
+                             for email, kind, detail in events])
     return counts
 
 
@@ -149,18 +143,10 @@ def _merge(state: dict[str, Any], data: LeadInput, as_of: datetime) -> list[str]
     return changed
 
 
-def _matching(connection: Connection, column, values: set[str]):
-    """`column` is one of `values`: one array parameter on PostgreSQL (a stable prepared plan),
-    an IN list on SQLite."""
-    if connection.dialect.name == "postgresql":
-        return column == any_(bindparam(f"{column.name}_values", sorted(values), type_=ARRAY(Text)))
-    return column.in_(sorted(values))
-
-
 def _existing_leads(connection: Connection, emails: set[str]) -> dict[str, dict[str, Any]]:
     lead = Lead.__table__
     columns = [lead.c.id, lead.c.email, *(lead.c[name] for name in FIELD_COLUMNS), lead.c.attributes]
-    rows = connection.execute(select(*columns).where(_matching(connection, lead.c.email, emails)))
+    rows = connection.execute(select(*columns).where(is_one_of(connection, lead.c.email, emails)))
     return {row.email: dict(row._mapping) for row in rows}
 
 
@@ -168,13 +154,13 @@ def _accounts_for(session: Session, connection: Connection, domains: set[str], a
     if not domains:
         return {}
     account = Account.__table__
-    query = select(account.c.domain, account.c.id).where(_matching(connection, account.c.domain, domains))
+    query = select(account.c.domain, account.c.id).where(is_one_of(connection, account.c.domain, domains))
     found = dict(connection.execute(query).all())
     missing = sorted(domains - found.keys())
     if missing:
         statement = dialect_insert(session, account).on_conflict_do_nothing(index_elements=["domain"])
         connection.execute(statement, [{"domain": domain, "created_at": as_of} for domain in missing])
-        query = select(account.c.domain, account.c.id).where(_matching(connection, account.c.domain, set(missing)))
+        query = select(account.c.domain, account.c.id).where(is_one_of(connection, account.c.domain, set(missing)))
         found.update(connection.execute(query).all())
     return found
 
@@ -193,7 +179,7 @@ def _write_sqlite(connection: Connection, new: list[dict[str, Any]], merged: lis
     # and here, the batch fails whole and rolls back (nothing half-written).
     connection.execute(insert(lead), [{name: state[name] for name in INSERT_COLUMNS} for state in new])
     emails = {state["email"] for state in new}
-    return dict(connection.execute(select(lead.c.email, lead.c.id).where(_matching(connection, lead.c.email, emails))).all())
+    return dict(connection.execute(select(lead.c.email, lead.c.id).where(is_one_of(connection, lead.c.email, emails))).all())
 
 
 def _write_postgresql(connection: Connection, new: list[dict[str, Any]], merged: list[dict[str, Any]]) -> dict[str, int]:
@@ -201,54 +187,34 @@ def _write_postgresql(connection: Connection, new: list[dict[str, Any]], merged:
     if merged:
         columns = ("id", *FIELD_COLUMNS, "attributes", "updated_at")
         _temp_table(connection, "_intake_merged", columns)
-        _copy(connection, "_intake_merged", columns, _lead_tuples(merged, columns))
+        copy_rows(connection, "_intake_merged", columns, _lead_tuples(merged, columns))
         sets = ", ".join(f"{name} = m.{name}" for name in (*FIELD_COLUMNS, "attributes", "updated_at"))
-        _raw(connection, f"UPDATE lead SET {sets}, needs_scoring = true FROM _intake_merged m WHERE lead.id = m.id")
-        _raw(connection, "DROP TABLE _intake_merged")
+        raw(connection, f"UPDATE lead SET {sets}, needs_scoring = true FROM _intake_merged m WHERE lead.id = m.id")
+        raw(connection, "DROP TABLE _intake_merged")
     if new:
         columns = ("ord", *INSERT_COLUMNS)
         _temp_table(connection, "_intake_new", columns)
         for ord_, state in enumerate(new):
             state["ord"] = ord_
-        _copy(connection, "_intake_new", columns, _lead_tuples(new, columns))
+        copy_rows(connection, "_intake_new", columns, _lead_tuples(new, columns))
         insert_list = ", ".join(INSERT_COLUMNS)
         # ON CONFLICT: should another import add one of these emails between the read and here, the
         # row merges into that lead (its values win where it has them) instead of failing the batch;
         # its event then says `intake`, not `intake_merged`.
         sets = ", ".join(f"{name} = COALESCE(excluded.{name}, lead.{name})" for name in FIELD_COLUMNS)
-        rows = _raw(connection,
+        rows = raw(connection,
                     f"INSERT INTO lead ({insert_list}) SELECT {insert_list} FROM _intake_new ORDER BY ord "
                     f"ON CONFLICT (email) DO UPDATE SET {sets}, attributes = lead.attributes || excluded.attributes, "
                     f"needs_scoring = true, updated_at = excluded.updated_at RETURNING email, id")
         ids.update(rows)
-        _raw(connection, "DROP TABLE _intake_new")
+        raw(connection, "DROP TABLE _intake_new")
     return ids
-
-
-def _raw(connection: Connection, sql: str) -> list[tuple]:
-    """Run `sql` on the session's own psycopg connection (inside its transaction); rows it returns."""
-    with connection.connection.driver_connection.cursor() as cursor:
-        cursor.execute(sql)
-        return cursor.fetchall() if cursor.description else []
 
 
 def _temp_table(connection: Connection, name: str, columns: tuple[str, ...]) -> None:
     """An empty temporary table with `columns` typed as lead's (and `ord` an integer), no constraints."""
     select_list = ", ".join("0::integer AS ord" if column == "ord" else column for column in columns)
-    _raw(connection, f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {select_list} FROM lead WITH NO DATA")
-
-
-def _copy(connection: Connection, table: str, columns: Iterable[str], rows: Iterable[tuple]) -> None:
-    with connection.connection.driver_connection.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-
-
-@lru_cache(maxsize=16)  # a batch has one as_of: converted once, not once per row
-def _naive_utc(value: datetime) -> datetime:
-    # The columns are `timestamp without time zone` holding UTC, as UTCDateTime writes them.
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    raw(connection, f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {select_list} FROM lead WITH NO DATA")
 
 
 def _json(value: Any) -> str:
@@ -256,7 +222,7 @@ def _json(value: Any) -> str:
 
 
 # How COPY gets the values that are not plain text, numbers or booleans.
-_COPY_VALUE = {"attributes": _json, "score_breakdown": _json, "created_at": _naive_utc, "updated_at": _naive_utc}
+_COPY_VALUE = {"attributes": _json, "score_breakdown": _json, "created_at": naive_utc, "updated_at": naive_utc}
 
 
 def _lead_tuples(states: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> Iterator[list[Any]]:

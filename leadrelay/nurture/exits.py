@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from leadrelay.bulk import is_one_of
 from leadrelay.db import claim
 from leadrelay.history import append_history, history_row
 from leadrelay.models import EnrollmentStatus, Lead, NurtureEnrollment, Stage
@@ -24,7 +25,7 @@ def exit_enrollments(session: Session, lead_ids: list[int], exit_reason: str, as
     one `nurture_exited` event each; returns how many were exited."""
     if not lead_ids:
         return 0
-    query = select(NurtureEnrollment).where(NurtureEnrollment.lead_id.in_(lead_ids),
+    query = select(NurtureEnrollment).where(is_one_of(session, NurtureEnrollment.lead_id, lead_ids),
                                             NurtureEnrollment.status == EnrollmentStatus.active)
     return _exit(session, list(session.scalars(query.order_by(NurtureEnrollment.id))), exit_reason, as_of, actor,
                  flow_run_id)

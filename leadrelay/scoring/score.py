@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
@@ -44,15 +45,24 @@ class Condition(BaseModel):
             raise ValueError("a condition needs one of pattern, min, max, one_of, truthy, missing")
         return self
 
+    # Built on first use and kept, not rebuilt for every lead scored.
+    @cached_property
+    def _regex(self) -> re.Pattern | None:
+        return re.compile(self.pattern, re.IGNORECASE) if self.pattern is not None else None
+
+    @cached_property
+    def _one_of(self) -> frozenset[str] | None:
+        return frozenset(v.lower() for v in self.one_of) if self.one_of is not None else None
+
     def holds(self, lead: Mapping[str, Any]) -> bool:
         value = field_value(lead, self.field)
         if self.missing is not None and is_blank(value) != self.missing:
             return False
         if is_blank(value):
             return self.missing is True
-        if self.pattern is not None and not re.search(self.pattern, str(value), re.IGNORECASE):
+        if self._regex is not None and not self._regex.search(str(value)):
             return False
-        if self.one_of is not None and str(value).strip().lower() not in {v.lower() for v in self.one_of}:
+        if self._one_of is not None and str(value).strip().lower() not in self._one_of:
             return False
         if self.truthy is not None and (str(value).strip().lower() in TRUTHY) != self.truthy:
             return False

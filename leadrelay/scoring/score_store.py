@@ -5,9 +5,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlmodel import Session
 
+from leadrelay.bulk import is_one_of, update_rows
 from leadrelay.db import claim
 from leadrelay.history import append_history, history_row
 from leadrelay.lead_view import FACT_FIELDS
@@ -33,13 +34,15 @@ def claim_leads_to_score(session: Session, limit: int) -> list[dict]:
     """Up to `limit` leads waiting to be scored, locked for this transaction (skipping rows another
     worker holds, on PostgreSQL)."""
     query = select(*SCORED_COLUMNS).where(Lead.needs_scoring.is_(True)).order_by(Lead.id).limit(limit)
-    return [dict(row._mapping) for row in session.execute(claim(session, query))]
+    result = session.execute(claim(session, query))
+    names = tuple(result.keys())
+    return [dict(zip(names, row)) for row in result]
 
 
 def engagement_by_lead(session: Session, lead_ids: list[int], as_of: datetime) -> dict[int, list[tuple[str, datetime]]]:
     rows = session.execute(
         select(EngagementEvent.lead_id, EngagementEvent.kind, EngagementEvent.occurred_at).where(
-            EngagementEvent.lead_id.in_(lead_ids), EngagementEvent.occurred_at <= as_of
+            is_one_of(session, EngagementEvent.lead_id, lead_ids), EngagementEvent.occurred_at <= as_of
         )
     )
     events: dict[int, list[tuple[str, datetime]]] = {}
@@ -74,20 +77,8 @@ def score_next_batch(session: Session, rules: ScoringRules, as_of: datetime, lim
             stage, reason = move
             moves.append(Transition(lead["id"], lead["stage"], stage, reason, nurture_reason=UNQUALIFIED))
         updates.append(change)
-    _bulk_update_leads(session, updates)
+    update_rows(session.connection(), Lead.__table__, updates)
     append_history(session, history)
     # After the scores: each lead's history reads `scored`, then `stage_changed`.
     outcome.stages.update(apply_transitions(session, moves, as_of, actor, flow_run_id).moved)
     return outcome
-
-
-def _bulk_update_leads(session: Session, rows: list[dict]) -> None:
-    """One executemany per set of columns (the ORM's bulk update ran a statement per row)."""
-    table = Lead.__table__
-    groups: dict[tuple, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(tuple(sorted(k for k in row if k != "id")), []).append(row)
-    for columns, group in groups.items():
-        statement = (update(table).where(table.c.id == bindparam("lead_id"))
-                     .values({column: bindparam(column) for column in columns}))
-        session.connection().execute(statement, [{**{c: r[c] for c in columns}, "lead_id": r["id"]} for r in group])

@@ -1,0 +1,140 @@
+"""Writing a batch's rows at once: COPY on PostgreSQL, one executemany on SQLite.
+
+Principle 1 in one place: a batch task never writes a statement per row. Rows are dicts keyed by
+column name with the values the ORM would take (aware datetimes, dicts and lists for JSON).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import ARRAY, JSON, Table, any_, bindparam, insert, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from leadrelay.models.types import UTCDateTime
+
+_temp_names = itertools.count()
+
+
+def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` (all with the same keys) into `table` in one COPY or one executemany."""
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    columns = tuple(rows[0])
+    copy_rows(connection, table.name, columns, _copy_tuples(table, columns, rows))
+
+
+def insert_returning(connection: Connection, table: Table, rows: list[dict[str, Any]], returning: Sequence[str],
+                     skip_conflicts_on: str | None = None) -> list[tuple]:
+    """Insert `rows` (all with the same keys) and return the `returning` columns of each row
+    inserted, in no particular order. With `skip_conflicts_on` (a unique column), rows whose value
+    the table already holds are skipped (the database decides, so concurrent writers cannot both
+    insert one) and return nothing."""
+    if not rows:
+        return []
+    if connection.dialect.name != "postgresql":
+        statement = sqlite.insert(table)
+        if skip_conflicts_on:
+            statement = statement.on_conflict_do_nothing(index_elements=[skip_conflicts_on])
+        return [tuple(row) for row in connection.execute(statement.returning(*(table.c[c] for c in returning)), rows)]
+    columns = tuple(rows[0])
+    temp = _temp_copy(connection, table, columns, rows)
+    names = ", ".join(columns)
+    conflict = f" ON CONFLICT ({skip_conflicts_on}) DO NOTHING" if skip_conflicts_on else ""
+    inserted = raw(connection, f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {temp}{conflict} "
+                               f"RETURNING {', '.join(returning)}")
+    raw(connection, f"DROP TABLE {temp}")
+    return inserted
+
+
+def is_one_of(bind: Connection | Session, column: Any, values: Iterable[Any]) -> Any:
+    """The condition `column` is one of `values`: one array parameter on PostgreSQL (one query
+    text whatever the count, so psycopg prepares it once and the plan stays good), IN on SQLite."""
+    values = sorted(set(values))
+    dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
+    if dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def update_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Set the columns of each row (all with the same keys, one of them `id`) on the row of
+    `table` with that id: COPY into a temporary table and one UPDATE … FROM on PostgreSQL."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    changed = [name for name in columns if name != "id"]
+    if connection.dialect.name != "postgresql":
+        statement = (update(table).where(table.c.id == bindparam("v_id"))
+                     .values({name: bindparam(f"v_{name}", type_=table.c[name].type) for name in changed}))
+        connection.execute(statement, [{f"v_{name}": row[name] for name in columns} for row in rows])
+        return
+    temp = _temp_copy(connection, table, columns, rows)
+    sets = ", ".join(f"{name} = t.{name}" for name in changed)
+    raw(connection, f"UPDATE {table.name} SET {sets} FROM {temp} t WHERE {table.name}.id = t.id")
+    raw(connection, f"DROP TABLE {temp}")
+
+
+def _temp_copy(connection: Connection, table: Table, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
+    """A new temporary table with `table`'s `columns` (types, no constraints), filled by COPY; its name."""
+    temp = f"_rows_{table.name}_{next(_temp_names)}"
+    raw(connection, f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS SELECT {', '.join(columns)} FROM {table.name} WITH NO DATA")
+    copy_rows(connection, temp, columns, _copy_tuples(table, columns, rows))
+    return temp
+
+
+def copy_rows(connection: Connection, table: str, columns: Iterable[str], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY `rows` (values in `columns` order, as COPY takes them) into `table`, inside the
+    connection's transaction (PostgreSQL only)."""
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def raw(connection: Connection, sql: str) -> list[tuple]:
+    """Run `sql` on the connection's own psycopg connection (inside its transaction); rows it returns."""
+    with connection.connection.driver_connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall() if cursor.description else []
+
+
+@lru_cache(maxsize=16)  # a batch has one as_of: converted once, not once per row
+def naive_utc(value: datetime) -> datetime:
+    """The columns are `timestamp without time zone` holding UTC, as UTCDateTime writes them."""
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else naive_utc(value)
+
+
+def _converter(column: Any) -> Callable[[Any], Any] | None:
+    if isinstance(column.type, UTCDateTime):
+        return _utc_or_none
+    if isinstance(column.type, JSON):
+        return _json_text
+    return None
+
+
+def _copy_tuples(table: Table, columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> Iterable[list[Any]]:
+    converters = [(index, convert) for index, name in enumerate(columns)
+                  if (convert := _converter(table.c[name])) is not None]
+    for row in rows:
+        values = [row[name] for name in columns]
+        for index, convert in converters:
+            values[index] = convert(values[index])
+        yield values
