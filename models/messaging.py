@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from leadrelay.models.types import JSONType, UTCDateTime
@@ -51,7 +51,10 @@ class NurtureEnrollment(SQLModel, table=True):
     """A lead on a nurture track: which step is next and when it is due."""
 
     __tablename__ = "nurture_enrollment"
-    __table_args__ = (Index("ix_enrollment_status_due", "status", "next_due_at"),)
+    __table_args__ = (Index("ix_enrollment_status_due", "status", "next_due_at"),
+                      # one probe per lead for "its active enrollment", whatever the statistics say
+                      Index("ix_enrollment_active_lead", "lead_id", postgresql_where=text("status = 'active'"),
+                            sqlite_where=text("status = 'active'")))
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="lead.id", index=True)

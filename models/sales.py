@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from leadrelay.models.types import JSONType, UTCDateTime
@@ -22,7 +22,10 @@ class RepState(SQLModel, table=True):
 class Handoff(SQLModel, table=True):
     """A lead handed to a rep, with the deadline to answer by."""
 
-    __table_args__ = (Index("ix_handoff_status_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_handoff_status_due", "status", "due_at"),
+                      # one probe per lead for "its open handoff", whatever the statistics say
+                      Index("ix_handoff_open_lead", "lead_id", postgresql_where=text("status = 'open'"),
+                            sqlite_where=text("status = 'open'")))
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="lead.id", index=True)
