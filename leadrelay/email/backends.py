@@ -1,8 +1,8 @@
 """Email backends: where an `EmailMessage` goes, and what came of one attempt (`SendResult`).
 
 - `OutboxDirSender`: the default (principle 6); writes RFC 5322 .eml files into a folder.
-- `SendGridSender`: the official `sendgrid` client against SendGrid's v3 Mail Send API, safe to
-  call from several threads.
+- `SendGridSender`: the official `sendgrid` client against SendGrid's v3 Mail Send API, over
+  pooled keep-alive connections (`KeepAliveClient`), safe to call from several threads.
 - `SecretBlockSendGrid`: the same, with its API key from a Prefect Secret block.
 (The recording fake the tests use is `tests.support.recording_sender.RecordingSender`.)
 
@@ -45,6 +45,7 @@ from sendgrid.helpers.mail import (
 )
 from sendgrid.helpers.mail.exceptions import ApiKeyIncludedException
 
+from leadrelay.email.keepalive import KeepAliveClient
 from leadrelay.email.message import EmailMessage, SendResult, header_safe
 
 IDEMPOTENCY_HEADER = "X-Leadrelay-Idempotency-Key"
@@ -257,8 +258,9 @@ class SendGridSender(EmailSender):
     `host` is the API base URL (`LEADRELAY_SENDGRID_HOST`; tests point it at a loopback fake).
     `timeout` (seconds) bounds every socket operation of the request (connect, each read): the
     client's own default is no timeout at all, so a hung server would block forever.
-    `max_in_flight` is how many requests the drainer runs at once from its threads; the client
-    opens a connection per request, so `send` is safe to call from several threads.
+    `max_in_flight` is how many requests the drainer runs at once from its threads. The client
+    sends over keep-alive connections (`KeepAliveClient`), one per request under way, taken from
+    and given back to a pool, so `send` is safe to call from several threads.
     """
 
     def __init__(self, api_key: str, host: str = "https://api.sendgrid.com", timeout: float = 10,
@@ -277,9 +279,14 @@ class SendGridSender(EmailSender):
         self.timeout = timeout
         self.max_in_flight = max_in_flight
         self._client = sendgrid.SendGridAPIClient(api_key=api_key, host=self.host)
+        official = self._client.client
+        # the official client's host, version and headers (auth, user agent), over keep-alive
+        self._client.client = KeepAliveClient(host=official.host, request_headers=official.request_headers,
+                                              version=official._version)
 
     def close(self) -> None:
-        """Nothing held open: the official client opens a connection per request."""
+        """Close the idle keep-alive connections (a later send opens a new one)."""
+        self._client.client.close()
 
     def __repr__(self) -> str:
         return f"SendGridSender(host={self.host!r}, timeout={self.timeout!r})"  # never the key
@@ -358,3 +365,8 @@ class SecretBlockSendGrid(EmailSender):
                     self._sender = SendGridSender(Secret.load(self.block_name).get(), self.host,
                                                   max_in_flight=self.max_in_flight)
         return self._sender.send(message)
+
+    def close(self) -> None:
+        """Close the idle keep-alive connections, if a send made the client."""
+        if self._sender is not None:
+            self._sender.close()
