@@ -32,6 +32,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from leadrelay.flows.deployments import deployment_specs  # noqa: E402
 from tests.support.fake_sendgrid import FakeSendGrid  # noqa: E402
 from tests.support.real_prefect import BIN, Processes, command_env, free_port, run_command, wait_for  # noqa: E402
 
@@ -99,7 +100,7 @@ def main() -> None:
             run_command([str(BIN / "leadrelay"), "init"], env)
             processes.start("serve", [str(BIN / "leadrelay"), "serve", "--port", str(server_port)], env)
             api = f"http://127.0.0.1:{server_port}/api"
-            wait_for(lambda: _deployments(api) == 5, 240, lambda: "leadrelay serve registered no deployments")
+            wait_for(lambda: _deployments(api) == len(deployment_specs()), 240, lambda: "leadrelay serve registered no deployments")
             processes.start("web", [str(BIN / "leadrelay"), "web", "--port", str(web_port)], {**env, "PREFECT_API_URL": api})
             processes.start("web-no-events", [str(BIN / "leadrelay"), "web", "--port", str(quiet_web_port)], env)
             for port in (web_port, quiet_web_port):

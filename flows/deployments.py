@@ -45,6 +45,7 @@ def runner_deployment(spec: dict[str, Any]):
                 for i, t in enumerate(spec.get("triggers", []), start=1)]
     return FLOWS[spec["flow"]].to_deployment(
         name=spec["name"], description=spec.get("description"), tags=spec.get("tags"),
+        parameters=spec.get("parameters"),
         schedules=[schedule_of(entry) for entry in spec.get("schedules", [])],
         concurrency_limit=ConcurrencyLimitConfig(**limit) if limit else None, triggers=triggers or None)
 

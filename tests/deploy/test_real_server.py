@@ -16,7 +16,8 @@ from tests.support.real_prefect import BIN, HOT_LEAD_CSV, PrefectApi, command_en
 
 pytestmark = pytest.mark.prefect_server
 
-DEPLOYMENTS = {"leadrelay-pipeline", "leadrelay-nurture", "leadrelay-sla", "leadrelay-engagement", "leadrelay-report"}
+DEPLOYMENTS = {"leadrelay-pipeline", "leadrelay-send", "leadrelay-nurture", "leadrelay-sla", "leadrelay-engagement",
+               "leadrelay-report"}
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,9 @@ def test_deploy_all_registers_every_deployment_with_schedule_tags_and_pull_step(
         # Workers load the flows from the folder `prefect deploy` ran in.
         directory = deployment["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]["directory"]
         assert directory == str(REPO)
+    # The pipeline leaves its rep notifications to leadrelay-send.
+    assert found["leadrelay-pipeline"]["parameters"] == {"send": False}
+    assert found["leadrelay-send"]["entrypoint"] == "flows/send.py:send"
 
 
 def test_the_scheduler_starts_pipeline_runs_that_complete_and_show_their_work(deployed, prefect_server, processes):
@@ -87,6 +91,24 @@ def test_a_form_lead_event_starts_a_pipeline_run_at_once(deployed, prefect_serve
     assert response.status_code in (200, 201, 204), response.text
     wait_for(lambda: completed_run(prefect_server, deployment["id"], "trigger"), 90,
              lambda: "the form event started no pipeline run; " + describe_runs(prefect_server, deployment["id"], processes))
+
+
+def test_a_mail_queued_event_starts_a_send_run_at_once(deployed, prefect_server, processes):
+    deployment = prefect_server.deployment("send", "leadrelay-send")
+
+    def triggered_run():
+        # Post again while none completed: a triggered run is cancelled when a scheduled one is going.
+        found = completed_run(prefect_server, deployment["id"], "trigger")
+        if not found:
+            body = {"occurred": datetime.now(timezone.utc).isoformat(), "event": "leadrelay.mail.queued",
+                    "resource": {"prefect.resource.id": "leadrelay.outbox", "prefect.resource.role": "outbox"},
+                    "payload": {"queued": 1}, "id": str(uuid.uuid4())}
+            response = prefect_server.http.post("/events", json=[body])
+            assert response.status_code in (200, 201, 204), response.text
+        return found
+    run = wait_for(triggered_run, 90, lambda: "the mail-queued event started no send run; "
+                   + describe_runs(prefect_server, deployment["id"], processes), every=10)
+    assert run["name"].startswith("send 20")
 
 
 class _Hook(BaseHTTPRequestHandler):
