@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: install demo test bench bench-speed-to-lead lock clean
+.PHONY: install demo test bench bench-quick bench-speed-to-lead lock clean
 
 # requirements.lock pins every package (direct and transitive) to the tested set; pyproject.toml
 # says what we need and why. Upgrading: `make lock`, run `make test`, commit both files.
@@ -24,8 +24,13 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# One table of every throughput figure against its target (PostgreSQL: LEADRELAY_BENCH_POSTGRES_URL,
+# created if missing); bench-quick leaves out the 1,000,000-lead run.
 bench: install
-	$(BIN)/python benchmarks/pipeline_throughput.py --leads 100000
+	$(BIN)/python benchmarks/bench.py
+
+bench-quick: install
+	$(BIN)/python benchmarks/bench.py --skip-1m
 
 bench-speed-to-lead: install
 	$(BIN)/python benchmarks/speed_to_lead.py

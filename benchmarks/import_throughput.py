@@ -1,6 +1,6 @@
 """How fast `leadrelay import` takes a CSV: prints rows/s (not a test).
 
-    python benchmarks/import_throughput.py --rows 100000 [--database-url URL]
+    python benchmarks/import_throughput.py --rows 100000 [--database-url URL] [--json]
 
 Writes two synthetic CSVs of N rows each (companies of about four leads, so accounts are shared;
 one row in 500 is bad, so quarantine is exercised; one in 1,000 repeats an earlier email of the same
@@ -8,11 +8,14 @@ file, so in-file merges are exercised), then times `import_csv` three times on a
 the first file into an empty table, the second (other emails) into a table that already holds N
 leads, and the first file again (every row merges into an existing lead). On PostgreSQL the run
 uses a fresh schema that is dropped afterwards; the default is a fresh SQLite file in a temp dir.
+`--json` prints the lines to stderr and one JSON line of rows/s per import to stdout.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import json
+import sys
 import tempfile
 import time
 import uuid
@@ -72,19 +75,22 @@ def fresh_engine(url: str | None, scratch: Path):
     return engine, cleanup
 
 
-def timed_import(label: str, path: Path, engine, rows: int) -> None:
+def timed_import(label: str, path: Path, engine, rows: int, out=sys.stdout) -> float:
     start = time.perf_counter()
     counts = import_csv(path, AS_OF, engine=engine)
     elapsed = time.perf_counter() - start
     print(f"{label:<38} {rows:>8} rows {elapsed:8.2f} s {rows / elapsed:>10,.0f} rows/s   "
-          f"({counts.created} created, {counts.merged} merged, {counts.quarantined} quarantined)", flush=True)
+          f"({counts.created} created, {counts.merged} merged, {counts.quarantined} quarantined)", file=out, flush=True)
+    return round(rows / elapsed, 1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file in a temp dir")
+    parser.add_argument("--json", action="store_true", help="lines to stderr, one JSON line to stdout")
     args = parser.parse_args()
+    out = sys.stderr if args.json else sys.stdout
 
     scratch = Path(tempfile.mkdtemp())
     first, second = scratch / "first.csv", scratch / "second.csv"
@@ -93,15 +99,17 @@ def main() -> None:
     engine, cleanup = fresh_engine(args.database_url, scratch)
     try:
         upgrade_schema(engine)
-        print(f"database: {engine.dialect.name}")
-        timed_import("into an empty table", first, engine, args.rows)
-        timed_import("new rows into a table of N leads", second, engine, args.rows)
-        timed_import("the first file again (all merges)", first, engine, args.rows)
+        print(f"database: {engine.dialect.name}", file=out)
+        rates = {"empty_table": timed_import("into an empty table", first, engine, args.rows, out),
+                 "into_existing": timed_import("new rows into a table of N leads", second, engine, args.rows, out),
+                 "all_merges": timed_import("the first file again (all merges)", first, engine, args.rows, out)}
         with engine.connect() as connection:
             leads = connection.scalar(select(func.count()).select_from(Lead))
             events = connection.scalar(select(func.count()).select_from(LeadEvent))
             quarantined = connection.scalar(select(func.count()).select_from(QuarantineEntry))
-        print(f"leads {leads}, history events {events}, quarantine {quarantined}")
+        print(f"leads {leads}, history events {events}, quarantine {quarantined}", file=out)
+        if args.json:
+            print(json.dumps({"rows": args.rows, "dialect": engine.dialect.name, "rows_per_s": rates}))
     finally:
         cleanup()
 

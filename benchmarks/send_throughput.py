@@ -1,16 +1,19 @@
 """How fast the outbox drains to a loopback SendGrid: prints emails/s (not a test).
 
-    python benchmarks/send_throughput.py [--emails 2000] [--database-url URL] [--batch-size N]
+    python benchmarks/send_throughput.py [--emails 2000] [--database-url URL] [--batch-size N] [--json]
 
 Seeds N pending outbox rows with realistic content (an HTML body and a text part of the sizes the
 rendered nurture and rep emails have, headers, categories, custom args) into a fresh database,
 starts `tests.support.fake_sendgrid.FakeSendGrid` (which validates every body against SendGrid's
 OpenAPI schema, in this process; HTTP/1.1 keep-alive like SendGrid), and times `send_due` with the real `SendGridSender` pointed at it. Then checks
 that every message was accepted exactly once: no idempotency key received twice, none missing.
+`--json` prints the lines to stderr and one JSON line (emails, seconds, emails_per_s, exactly_once,
+dialect) to stdout.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -75,7 +78,9 @@ def main() -> None:
     parser.add_argument("--emails", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file in a temp dir")
+    parser.add_argument("--json", action="store_true", help="lines to stderr, one JSON line to stdout")
     args = parser.parse_args()
+    out = sys.stderr if args.json else sys.stdout
 
     url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
     engine = engine_for(url)
@@ -99,12 +104,16 @@ def main() -> None:
     with unit_of_work(engine) as session:
         by_status = dict(session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all())
     repeated = [key for key, n in Counter(keys).items() if n > 1]
-    print(f"database: {engine.dialect.name}  emails: {args.emails}  batch size: {args.batch_size}")
-    print(f"sent {totals['sent']} in {elapsed:.2f} s: {totals['sent'] / elapsed:,.0f} emails/s")
-    print(f"server answers: {statuses}  rows: {by_status}")
-    print(f"keys accepted: {len(keys)}, distinct {len(set(keys))}, received twice: {len(repeated)}")
+    print(f"database: {engine.dialect.name}  emails: {args.emails}  batch size: {args.batch_size}", file=out)
+    print(f"sent {totals['sent']} in {elapsed:.2f} s: {totals['sent'] / elapsed:,.0f} emails/s", file=out)
+    print(f"server answers: {statuses}  rows: {by_status}", file=out)
+    print(f"keys accepted: {len(keys)}, distinct {len(set(keys))}, received twice: {len(repeated)}", file=out)
     ok = not repeated and len(set(keys)) == args.emails and by_status == {"sent": args.emails}
-    print("exactly once: " + ("yes" if ok else "NO"))
+    print("exactly once: " + ("yes" if ok else "NO"), file=out)
+    if args.json:
+        print(json.dumps({"emails": totals["sent"], "seconds": round(elapsed, 2),
+                          "emails_per_s": round(totals["sent"] / elapsed, 1), "exactly_once": ok,
+                          "dialect": engine.dialect.name}))
     sys.exit(0 if ok else 1)
 
 
