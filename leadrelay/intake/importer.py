@@ -1,6 +1,7 @@
 """`leadrelay import`: a CSV file into leads, in batches, with bad rows quarantined."""
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
@@ -52,10 +53,25 @@ def import_csv(path: Path, as_of: datetime, source: str | None = None, list_kind
     total_lines = max(text.count("\n"), 1)
     default_source = source or path.stem
     counts = IntakeCounts()
-    for batch in in_batches(records, LEAD_BATCH):
-        items = [intake_item(record, path.name, default_source) for record in batch]
+
+    def store(items: list[IntakeItem]) -> IntakeCounts:
         with unit_of_work(engine) as session:
-            counts.add(store_intake(session, items, as_of, actor=f"import:{path.name}", list_kind=list_kind))
+            return store_intake(session, items, as_of, actor=f"import:{path.name}", list_kind=list_kind)
+
+    def finish(write: Future, last_line: int) -> None:
+        counts.add(write.result())  # a failed batch raises here, before the next one is written
         if on_progress:
-            on_progress(batch[-1].line_no, total_lines)
+            on_progress(last_line, total_lines)
+
+    # One writer thread: batch n is written while batch n+1 is parsed and checked (the database's
+    # time no longer waits for Python's), and batches still commit one after the other, in order.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
+        previous: tuple[Future, int] | None = None
+        for batch in in_batches(records, LEAD_BATCH):
+            items = [intake_item(record, path.name, default_source) for record in batch]
+            if previous:
+                finish(*previous)
+            previous = (writer.submit(store, items), batch[-1].line_no)
+        if previous:
+            finish(*previous)
     return counts

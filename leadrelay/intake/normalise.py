@@ -92,7 +92,7 @@ def _email(value: Any) -> str:
     return checked.normalized.lower()
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)  # a big list has thousands of domains; a smaller cache thrashed on 5,000
 def _plain_domain_is_valid(domain: str) -> bool:
     """Whether email-validator accepts `domain` and writes it as itself in lower case (an ASCII
     domain); anything else (IDN, special-use, syntax errors) goes through the full check."""
