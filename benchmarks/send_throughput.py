@@ -4,8 +4,10 @@
 
 Seeds N pending outbox rows with realistic content (an HTML body and a text part of the sizes the
 rendered nurture and rep emails have, headers, categories, custom args) into a fresh database,
-starts `tests.support.fake_sendgrid.FakeSendGrid` (which validates every body against SendGrid's
-OpenAPI schema, in this process; HTTP/1.1 keep-alive like SendGrid), and times `send_due` with the real `SendGridSender` pointed at it. Then checks
+starts `tests.support.fake_sendgrid.FakeSendGrid` in a process of its own (it validates every body
+against SendGrid's OpenAPI schema; HTTP/1.1 keep-alive like SendGrid; in this process its
+validation would hold the sender's interpreter lock, which a real SendGrid does not), and times
+`send_due` with the real `SendGridSender` pointed at it. Then checks
 that every message was accepted exactly once: no idempotency key received twice, none missing.
 `--json` prints the lines to stderr and one JSON line (emails, seconds, emails_per_s, exactly_once,
 dialect) to stdout.
@@ -14,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,6 +41,35 @@ from tests.support.fake_sendgrid import FakeSendGrid  # noqa: E402
 
 AS_OF = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
 KEY = "SG.bench-key.loopback"
+
+
+def _serve(pipe) -> None:
+    with FakeSendGrid(KEY, keep_alive=True) as server:  # SendGrid keeps connections alive too
+        pipe.send(server.url)
+        pipe.recv()  # until the sender is done
+        pipe.send((server.accepted_idempotency_keys(), server.status_counts()))
+
+
+@contextmanager
+def loopback_sendgrid():
+    """(the server's URL, a function returning the keys it accepted and its answers by status),
+    with the server in a child process."""
+    ours, theirs = multiprocessing.Pipe()
+    process = multiprocessing.get_context("fork").Process(target=_serve, args=(theirs,), daemon=True)
+    process.start()
+    received = []
+
+    def results() -> tuple[list[str], dict[int, int]]:
+        if not received:
+            ours.send("stop")
+            received.append(ours.recv())
+        return received[0]
+
+    try:
+        yield ours.recv(), results
+    finally:
+        results()
+        process.join(10)
 
 
 def content(i: int) -> tuple[str, str]:
@@ -91,15 +124,13 @@ def main() -> None:
     upgrade_schema(engine)
     seed(engine, args.emails)
 
-    with FakeSendGrid(KEY, keep_alive=True) as server:  # SendGrid keeps connections alive too
-        sender = SendGridSender(KEY, host=server.url)
+    with loopback_sendgrid() as (url, results):
+        sender = SendGridSender(KEY, host=url)
         started = time.perf_counter()
         totals = send_due(engine, sender, AS_OF, args.batch_size, retry_base_seconds=0.05, max_wait_seconds=30)
         elapsed = time.perf_counter() - started
-        keys = server.accepted_idempotency_keys()
-        statuses = server.status_counts()
-        if hasattr(sender, "close"):
-            sender.close()  # lets the server's connection threads end now
+        sender.close()  # lets the server's connection threads end now
+        keys, statuses = results()
 
     with unit_of_work(engine) as session:
         by_status = dict(session.execute(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status)).all())
