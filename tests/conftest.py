@@ -88,6 +88,14 @@ def engine(empty_engine):
 
 
 @pytest.fixture
+def no_proxy_for_loopback(monkeypatch):
+    """For tests that talk to a loopback SendGrid: urllib (under the sendgrid client) honours
+    *_proxy variables, and a CI proxy must not see these requests."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@pytest.fixture
 def sqlite_engine(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'leadrelay.db'}")
     upgrade_schema(engine)

@@ -20,15 +20,9 @@ from leadrelay.wiring import use_services
 from tests.factories import buyer
 from tests.support.fake_sendgrid import FakeSendGrid
 
-pytestmark = pytest.mark.usefixtures("prefect_harness")
+pytestmark = pytest.mark.usefixtures("prefect_harness", "no_proxy_for_loopback")
 
 AS_OF = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)  # a Tuesday, inside working hours
-
-
-@pytest.fixture(autouse=True)
-def no_proxy_for_loopback(monkeypatch):
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 
 
 def statuses(engine) -> list[str]:

@@ -20,11 +20,7 @@ from tests.support.fake_sendgrid import FakeSendGrid, fake_sendgrid  # noqa: F40
 KEY = "SG.fake-key.for-tests"
 
 
-@pytest.fixture(autouse=True)
-def no_proxy_for_loopback(monkeypatch):
-    # urllib (under the sendgrid client) honours *_proxy variables; a CI proxy must not see these
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+pytestmark = pytest.mark.usefixtures("no_proxy_for_loopback")
 
 
 def make_message(n: int = 1, **changes) -> EmailMessage:

@@ -23,10 +23,7 @@ AS_OF = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
 KEY = "SG.fake-key.for-tests"
 
 
-@pytest.fixture(autouse=True)
-def no_proxy_for_loopback(monkeypatch):
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+pytestmark = pytest.mark.usefixtures("no_proxy_for_loopback")
 
 
 def message(n: int) -> EmailMessage:
