@@ -148,6 +148,7 @@ class _Deadlines:
 
 
 def rep_timezone(rep) -> str:
+    """The rep's time zone (reps.yaml), UTC for an address reps.yaml does not know."""
     return rep.timezone if rep else "UTC"
 
 
