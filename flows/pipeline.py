@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from prefect import flow
+from prefect.futures import PrefectFuture
 
 from leadrelay.flows.batches import add_pass, until_drained
 from leadrelay.flows.run_visibility import publish_counts, run_name
@@ -27,19 +28,24 @@ def pipeline(as_of: datetime | None = None, batch_size: int | None = None,
     SLA deadline, and send the notifications, batch by batch. Without `as_of`, pass again while
     form leads arrived during the pass: a deployment runs one pipeline at a time and cancels the
     runs their events start meanwhile, so this run is the one that takes them in.
-    With `send=False` the notifications stay queued for the `send` flow (no "email" step): the
-    deployment runs it so, and the send deployment mails each handoff as soon as it commits."""
+    Each pass's notifications are sent by a task that runs beside the next pass, so a slow
+    SendGrid never holds back scoring; the run ends once they are sent. With `send=False` they
+    stay queued for the `send` flow (no "email" step)."""
     size = batch_size or services().settings.batch_size
-    totals = one_pass(parse_as_of(as_of), size, send)
+    sending: list[PrefectFuture] = []
+    totals = one_pass(parse_as_of(as_of), size, sending if send else None)
     for _ in range(MAX_PASSES - 1):
         if as_of is not None or not more_inbound_waiting(now()):
             break
-        add_pass(totals, one_pass(now(), size, send))
+        add_pass(totals, one_pass(now(), size, sending if send else None))
+    for future in sending:
+        add_pass(totals, {"email": future.result()})
     publish_counts(totals)
     return totals
 
 
-def one_pass(as_of: datetime, size: int, send: bool = True) -> dict[str, dict[str, int]]:
+def one_pass(as_of: datetime, size: int, sending: list[PrefectFuture] | None) -> dict[str, dict[str, int]]:
+    """One pass's counts by step; its sending, when `sending` is a list, is started and added to it."""
     counts = {
         "intake": until_drained(intake_inbound_batch, as_of, size),
         "scoring": until_drained(score_lead_batch, as_of, size),
@@ -47,6 +53,6 @@ def one_pass(as_of: datetime, size: int, send: bool = True) -> dict[str, dict[st
         "nurture_exits": until_drained(exit_nurture_batch, as_of, size, "flow:pipeline"),
         "handoff": until_drained(hand_off_batch, as_of, size),
     }
-    if send:
-        counts["email"] = send_outbox(as_of, size)
+    if sending is not None:
+        sending.append(send_outbox.submit(as_of, size))
     return counts

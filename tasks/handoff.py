@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from leadrelay.clock import parse_as_of
 from leadrelay.db import unit_of_work
-from leadrelay.orchestration.events import HANDOFF_CREATED, SLA_BREACHED, emit_for_leads, emit_mail_queued
+from leadrelay.orchestration.events import HANDOFF_CREATED, SLA_BREACHED, emit_for_leads
 from leadrelay.handoff.handoff_store import HandedOff, HandoffContext, hand_off_new_mqls
 from leadrelay.history import current_flow_run_id
 from leadrelay.links.secret import link_secret
@@ -41,7 +41,6 @@ def hand_off_batch(as_of: datetime, batch_size: int, actor: str = "flow:pipeline
         outcome = hand_off_new_mqls(session, handoff_context(session, actor), as_of, batch_size)
     opened = outcome.handed_off
     emit_for_leads(HANDOFF_CREATED, handoff_created_payloads(opened))
-    emit_mail_queued(len(opened))
     log_batch("hand-off batch", {"claimed": outcome.claimed, "handed_off": len(opened),
                                  "no_rep": outcome.claimed - len(opened)}, [h.lead_id for h in opened])
     return {"claimed": len(opened), "handed_off": len(opened)}
@@ -54,7 +53,6 @@ def enforce_sla_batch(as_of: datetime, batch_size: int) -> dict[str, int]:
         outcome = enforce_sla(session, handoff_context(session, "flow:sla"), as_of, batch_size)
     emit_for_leads(SLA_BREACHED, sla_breached_payloads(outcome.breaches))
     emit_for_leads(HANDOFF_CREATED, handoff_created_payloads(outcome.new_handoffs))
-    emit_mail_queued(len(outcome.new_handoffs) + outcome.escalated)
     counts = {"claimed": outcome.claimed, "reassigned": outcome.reassigned, "escalated": outcome.escalated,
               "recycled": outcome.recycled}
     log_batch("sla batch", counts, [b.lead_id for b in outcome.breaches])

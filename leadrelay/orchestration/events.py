@@ -1,6 +1,6 @@
 """The one home of Prefect events: what leadrelay tells the Prefect server happened.
 
-Automations (`leadrelay automations`) and the `pipeline` and `send` deployments' triggers listen for these.
+Automations (`leadrelay automations`) and the `pipeline` deployment's trigger listen for these.
 A resource is a lead or an inbound submission by its id; payloads hold ids, counts, reasons and
 rep emails (staff, not customers): never a lead's address or name.
 """
@@ -14,8 +14,6 @@ HANDOFF_CREATED = "leadrelay.handoff.created"
 SLA_BREACHED = "leadrelay.sla.breached"
 EMAIL_FAILED = "leadrelay.email.failed"
 FORM_RECEIVED = "leadrelay.form.received"
-MAIL_QUEUED = "leadrelay.mail.queued"
-OUTBOX_RESOURCE = {"prefect.resource.id": "leadrelay.outbox", "prefect.resource.role": "outbox"}
 
 log = logging.getLogger("leadrelay.orchestration.events")
 
@@ -50,10 +48,3 @@ def emit_form_received(inbound_id: int, form_name: str) -> None:
     emit(FORM_RECEIVED, {"prefect.resource.id": f"leadrelay.inbound.{inbound_id}",
                          "prefect.resource.role": "form-submission", "leadrelay.form": form_name},
          {"form": form_name})
-
-
-def emit_mail_queued(count: int) -> None:
-    """A committed batch queued `count` emails (one event per batch, not per email): the send
-    deployment's trigger listens, so a hand-off batch of 500 starts one send run, not 500."""
-    if count:
-        emit(MAIL_QUEUED, OUTBOX_RESOURCE, {"queued": count})

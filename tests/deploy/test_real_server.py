@@ -60,8 +60,6 @@ def test_deploy_all_registers_every_deployment_with_schedule_tags_and_pull_step(
         # Workers load the flows from the folder `prefect deploy` ran in.
         directory = deployment["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]["directory"]
         assert directory == str(REPO)
-    # The pipeline leaves its rep notifications to leadrelay-send.
-    assert found["leadrelay-pipeline"]["parameters"] == {"send": False}
     assert found["leadrelay-send"]["entrypoint"] == "flows/send.py:send"
 
 
@@ -93,21 +91,10 @@ def test_a_form_lead_event_starts_a_pipeline_run_at_once(deployed, prefect_serve
              lambda: "the form event started no pipeline run; " + describe_runs(prefect_server, deployment["id"], processes))
 
 
-def test_a_mail_queued_event_starts_a_send_run_at_once(deployed, prefect_server, processes):
+def test_the_scheduler_starts_send_runs_that_complete(deployed, prefect_server, processes):
     deployment = prefect_server.deployment("send", "leadrelay-send")
-
-    def triggered_run():
-        # Post again while none completed: a triggered run is cancelled when a scheduled one is going.
-        found = completed_run(prefect_server, deployment["id"], "trigger")
-        if not found:
-            body = {"occurred": datetime.now(timezone.utc).isoformat(), "event": "leadrelay.mail.queued",
-                    "resource": {"prefect.resource.id": "leadrelay.outbox", "prefect.resource.role": "outbox"},
-                    "payload": {"queued": 1}, "id": str(uuid.uuid4())}
-            response = prefect_server.http.post("/events", json=[body])
-            assert response.status_code in (200, 201, 204), response.text
-        return found
-    run = wait_for(triggered_run, 90, lambda: "the mail-queued event started no send run; "
-                   + describe_runs(prefect_server, deployment["id"], processes), every=10)
+    run = wait_for(lambda: completed_run(prefect_server, deployment["id"], "scheduler"), 150,
+                   lambda: "no scheduled send run completed; " + describe_runs(prefect_server, deployment["id"], processes))
     assert run["name"].startswith("send 20")
 
 

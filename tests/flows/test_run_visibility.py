@@ -27,7 +27,7 @@ from leadrelay.flows.pipeline import pipeline
 from leadrelay.flows.report import report
 from leadrelay.flows.sla import sla
 from leadrelay.email.message import SendResult
-from leadrelay.orchestration.events import EMAIL_FAILED, HANDOFF_CREATED, MAIL_QUEUED, SLA_BREACHED
+from leadrelay.orchestration.events import EMAIL_FAILED, HANDOFF_CREATED, SLA_BREACHED
 from leadrelay.intake.normalise import normalise_lead
 from leadrelay.intake.store import IntakeItem, store_intake
 from leadrelay.wiring import use_services
@@ -157,15 +157,6 @@ def test_each_handoff_is_an_event_about_its_lead_without_the_lead_s_address(serv
         assert event.payload == {"handoff_id": handoff.id, "rep": handoff.rep_email, "tier": "hot",
                                  "due_at": "2026-11-30T10:00:00+00:00"}  # Monday 11:00 Berlin
     assert not any(p["email"] in json.dumps(e.payload) for e in events for p in people)
-
-
-def test_a_batch_that_queued_rep_emails_is_one_event_for_the_send_deployment(services, asserting_events_worker):
-    people = seed_hot_leads(services.engine)
-    run_pipeline()
-
-    [event] = events_named(asserting_events_worker, MAIL_QUEUED)
-    assert event.resource.id == "leadrelay.outbox"
-    assert event.payload == {"queued": len(people)}
 
 
 def test_a_breached_handoff_is_an_event_saying_what_was_done(services, asserting_events_worker):
