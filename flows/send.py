@@ -1,5 +1,5 @@
 """The send flow: drain the outbox (rep notifications, escalations, nurture steps) on its own
-schedule and on every new handoff, so a slow or rate-limiting SendGrid never holds back scoring."""
+schedule: retries that fell due, and mail a run left queued (a pipeline run with `send=False`)."""
 from __future__ import annotations
 
 from datetime import datetime
