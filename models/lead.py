@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from leadrelay.models.types import EmailStatus, JSONType, Stage, UTCDateTime
@@ -37,7 +37,10 @@ class Account(SQLModel, table=True):
 
 
 class Lead(SQLModel, table=True):
-    __table_args__ = (Index("ix_lead_needs_scoring", "needs_scoring", "id"),)
+    __table_args__ = (Index("ix_lead_needs_scoring", "needs_scoring", "id"),
+                      # the hand-off claim walks MQLs in id order, whatever the statistics say
+                      Index("ix_lead_mql_id", "id", postgresql_where=text("stage = 'mql'"),
+                            sqlite_where=text("stage = 'mql'")))
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from leadrelay.config.rules import Rules
@@ -60,7 +60,11 @@ class HandoffOutcome:
 
 def claim_new_mqls(session: Session, limit: int) -> list[Lead]:
     """MQLs with no open handoff, locked for this transaction (skipping others' rows on PostgreSQL)."""
-    open_handoff = exists().where(Handoff.lead_id == Lead.id, Handoff.status == "open")
+    # OFFSET 0 keeps the check a per-lead probe of ix_handoff_open_lead: flattened into an anti-join,
+    # statistics from before a big scoring pass made PostgreSQL scan every open handoff per MQL
+    # (8.3 s for one claim at 100k leads, 10 ms with the probe).
+    open_handoff = (select(Handoff.id).where(Handoff.lead_id == Lead.id, Handoff.status == "open")
+                    .offset(0).correlate(Lead).exists())
     query = select(Lead).where(Lead.stage == Stage.mql, ~open_handoff).order_by(Lead.id).limit(limit)
     leads = list(session.scalars(claim(session, query, of=Lead)))
     if not leads:
