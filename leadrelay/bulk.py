@@ -66,29 +66,40 @@ def is_one_of(bind: Connection | Session, column: Any, values: Iterable[Any]) ->
     return column.in_(values)
 
 
-def update_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+def update_rows(connection: Connection, table: Table, rows: list[dict[str, Any]], guard: str | None = None) -> int:
     """Set the columns of each row (all with the same keys, one of them `id`) on the row of
-    `table` with that id: COPY into a temporary table and one UPDATE … FROM on PostgreSQL."""
+    `table` with that id: COPY into a temporary table and one UPDATE … FROM on PostgreSQL.
+    With `guard` (a column name), each row also carries `<guard>_was` and is only written where
+    the table still holds that value (compare-and-set). Returns how many rows were written."""
     if not rows:
-        return
+        return 0
+    was = f"{guard}_was" if guard else None
     columns = tuple(rows[0])
-    changed = [name for name in columns if name != "id"]
+    changed = [name for name in columns if name not in ("id", was)]
     if connection.dialect.name != "postgresql":
-        statement = (update(table).where(table.c.id == bindparam("v_id"))
-                     .values({name: bindparam(f"v_{name}", type_=table.c[name].type) for name in changed}))
-        connection.execute(statement, [{f"v_{name}": row[name] for name in columns} for row in rows])
-        return
-    temp = _temp_copy(connection, table, columns, rows)
+        statement = update(table).where(table.c.id == bindparam("v_id"))
+        if guard:
+            statement = statement.where(table.c[guard] == bindparam(f"v_{was}", type_=table.c[guard].type))
+        statement = statement.values({name: bindparam(f"v_{name}", type_=table.c[name].type) for name in changed})
+        return connection.execute(statement, [{f"v_{name}": row[name] for name in columns} for row in rows]).rowcount
+    temp = _temp_copy(connection, table, columns, rows, guard)
     sets = ", ".join(f"{name} = t.{name}" for name in changed)
-    raw(connection, f"UPDATE {table.name} SET {sets} FROM {temp} t WHERE {table.name}.id = t.id")
+    check = f" AND {table.name}.{guard} = t.{was}" if guard else ""
+    with connection.connection.driver_connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table.name} SET {sets} FROM {temp} t WHERE {table.name}.id = t.id{check}")
+        written = cursor.rowcount
     raw(connection, f"DROP TABLE {temp}")
+    return written
 
 
-def _temp_copy(connection: Connection, table: Table, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> str:
-    """A new temporary table with `table`'s `columns` (types, no constraints), filled by COPY; its name."""
+def _temp_copy(connection: Connection, table: Table, columns: tuple[str, ...], rows: list[dict[str, Any]],
+               guard: str | None = None) -> str:
+    """A new temporary table with `table`'s `columns` (types, no constraints; `<guard>_was` typed
+    like `guard`), filled by COPY; its name."""
     temp = f"_rows_{table.name}_{next(_temp_names)}"
-    raw(connection, f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS SELECT {', '.join(columns)} FROM {table.name} WITH NO DATA")
-    copy_rows(connection, temp, columns, _copy_tuples(table, columns, rows))
+    selected = ", ".join(f"{guard} AS {name}" if guard and name == f"{guard}_was" else name for name in columns)
+    raw(connection, f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS SELECT {selected} FROM {table.name} WITH NO DATA")
+    copy_rows(connection, temp, columns, _copy_tuples(table, columns, rows, guard))
     return temp
 
 
@@ -130,9 +141,11 @@ def _converter(column: Any) -> Callable[[Any], Any] | None:
     return None
 
 
-def _copy_tuples(table: Table, columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> Iterable[list[Any]]:
+def _copy_tuples(table: Table, columns: tuple[str, ...], rows: Iterable[dict[str, Any]],
+                 guard: str | None = None) -> Iterable[list[Any]]:
+    typed_like = {f"{guard}_was": guard} if guard else {}
     converters = [(index, convert) for index, name in enumerate(columns)
-                  if (convert := _converter(table.c[name])) is not None]
+                  if (convert := _converter(table.c[typed_like.get(name, name)])) is not None]
     for row in rows:
         values = [row[name] for name in columns]
         for index, convert in converters:

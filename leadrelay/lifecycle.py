@@ -32,7 +32,7 @@ from typing import Mapping, Sequence
 from sqlalchemy import update
 from sqlmodel import Session
 
-from leadrelay.bulk import insert_rows, is_one_of
+from leadrelay.bulk import insert_rows, is_one_of, update_rows
 from leadrelay.history import append_history, history_row
 from leadrelay.models import EnrollmentStatus, Lead, NurtureEnrollment, Stage
 from leadrelay.nurture.exits import exit_enrollments
@@ -114,14 +114,18 @@ def check(transition: Transition) -> None:
 
 
 def apply_transitions(session: Session, transitions: Sequence[Transition], as_of: datetime, actor: str,
-                      flow_run_id: str | None = None) -> Applied:
+                      flow_run_id: str | None = None, row_updates: Sequence[dict] = ()) -> Applied:
     """Apply every move in `transitions` at `as_of` for `actor` (and flow run), in the caller's unit
     of work: stages, history and enrollments as the module docstring says, in a few statements
     for the whole batch.
 
+    `row_updates` are other columns the caller sets on leads of the batch, moving or not, one dict
+    per lead with its `id` and the `stage` the caller saw it in: they are written in the same
+    UPDATE as the moves (one write per lead, not two), each only if the lead is still in that stage.
+
     Raises LifecycleError before writing anything when a move is not allowed, lacks a reason, or a
     lead appears twice; raises it after writing (the caller's unit of work then rolls back) when a
-    lead is no longer in the stage its move starts from.
+    lead is no longer in the stage its move starts from (or, for `row_updates`, was seen in).
     """
     for transition in transitions:
         check(transition)
@@ -129,9 +133,9 @@ def apply_transitions(session: Session, transitions: Sequence[Transition], as_of
     if len(set(lead_ids)) != len(lead_ids):
         raise LifecycleError("A lead can make only one move per batch of transitions.")
     applied = Applied()
+    _write_with_rows(session, transitions, row_updates, as_of)
     if not transitions:
         return applied
-    _move_stages(session, transitions, as_of)
     append_history(session, [_stage_event(t, actor, as_of, flow_run_id) for t in transitions])
     applied.moved.update(_stage(t.to_stage).value for t in transitions)
     applied.enrollments_ended = _end_enrollments(session, transitions, as_of, actor, flow_run_id)
@@ -161,6 +165,25 @@ def _stage(value: Stage | str) -> Stage:
 
 def _nurture_reason(transition: Transition) -> str:
     return (transition.nurture_reason or transition.reason).strip()
+
+
+def _write_with_rows(session: Session, transitions: Sequence[Transition], row_updates: Sequence[dict],
+                     as_of: datetime) -> None:
+    """The stage moves, those of leads in `row_updates` in one guarded UPDATE with their other columns."""
+    moves = {t.lead_id: t for t in transitions}
+    rows = []
+    for row in row_updates:
+        seen = _stage(row["stage"]).value
+        move = moves.pop(row["id"], None)
+        if move is not None and _stage(move.from_stage).value != seen:
+            raise LifecycleError(f"A lead seen in {seen} cannot move from {_stage(move.from_stage)}.")
+        rows.append({**row, "stage": _stage(move.to_stage).value if move else seen, "stage_was": seen,
+                     "updated_at": as_of})
+    written = update_rows(session.connection(), Lead.__table__, rows, guard="stage")
+    if written != len(rows):
+        raise LifecycleError(f"{len(rows) - written} of the batch's leads are no longer in the stage they were "
+                             "seen in; the batch is refused.")
+    _move_stages(session, list(moves.values()), as_of)
 
 
 def _move_stages(session: Session, transitions: Sequence[Transition], as_of: datetime) -> None:

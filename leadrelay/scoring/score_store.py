@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from leadrelay.bulk import is_one_of, update_rows
+from leadrelay.bulk import is_one_of
 from leadrelay.db import claim
 from leadrelay.history import append_history, history_row
 from leadrelay.lead_view import FACT_FIELDS
@@ -66,7 +66,7 @@ def score_next_batch(session: Session, rules: ScoringRules, as_of: datetime, lim
         change = {
             "id": lead["id"], "fit_score": score.fit, "engagement_score": score.engagement,
             "score_total": score.total, "tier": score.tier, "score_breakdown": list(score.breakdown),
-            "scored_at": as_of, "needs_scoring": False, "updated_at": as_of,
+            "scored_at": as_of, "needs_scoring": False, "updated_at": as_of, "stage": lead["stage"],
         }
         if list(score.breakdown) != lead["score_breakdown"] or lead["stage"] == Stage.new:
             history.append(history_row(lead["id"], "scored", actor, as_of, {
@@ -77,8 +77,7 @@ def score_next_batch(session: Session, rules: ScoringRules, as_of: datetime, lim
             stage, reason = move
             moves.append(Transition(lead["id"], lead["stage"], stage, reason, nurture_reason=UNQUALIFIED))
         updates.append(change)
-    update_rows(session.connection(), Lead.__table__, updates)
     append_history(session, history)
-    # After the scores: each lead's history reads `scored`, then `stage_changed`.
-    outcome.stages.update(apply_transitions(session, moves, as_of, actor, flow_run_id).moved)
+    # Scores and stage in one write per lead; each lead's history reads `scored`, then `stage_changed`.
+    outcome.stages.update(apply_transitions(session, moves, as_of, actor, flow_run_id, row_updates=updates).moved)
     return outcome

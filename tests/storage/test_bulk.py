@@ -86,3 +86,17 @@ def test_is_one_of_matches_the_values_given_and_nothing_for_none(engine):
         emails = set(session.scalars(select(Lead.email).where(is_one_of(session, Lead.email, {"lead2@example.com"}))))
         none = session.scalars(select(Lead.id).where(is_one_of(session, Lead.id, []))).all()
     assert (found, emails, none) == ({ids[1], ids[3]}, {"lead2@example.com"}, [])
+
+
+def test_a_guarded_update_writes_only_rows_still_holding_the_value_they_were_seen_with(engine):
+    ids = leads(engine, 3)
+    with Session(engine) as session:
+        session.get(Lead, ids[1]).stage = "sal"  # moved on since the batch saw it
+        session.commit()
+        written = update_rows(session.connection(), Lead.__table__, [
+            {"id": lead_id, "score_total": 40, "stage": "mql", "stage_was": "new"} for lead_id in ids], guard="stage")
+        session.commit()
+        rows = {lead.id: (lead.stage, lead.score_total) for lead in session.scalars(select(Lead))}
+
+    assert written == 2
+    assert rows == {ids[0]: ("mql", 40), ids[1]: ("sal", 0), ids[2]: ("mql", 40)}
