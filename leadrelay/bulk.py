@@ -6,12 +6,12 @@ column name with the values the ORM would take (aware datetimes, dicts and lists
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import ARRAY, JSON, Table, any_, bindparam, insert, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
@@ -126,7 +126,8 @@ def naive_utc(value: datetime) -> datetime:
 
 
 def _json_text(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+    # orjson: a sixth of json.dumps's time, and a batch's history and snapshots are mostly JSON
+    return None if value is None else orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _utc_or_none(value: datetime | None) -> datetime | None:
