@@ -13,20 +13,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from tests.conftest import POSTGRES_URL, REPO
+from tests.conftest import REPO
+from tests.support.db_url import database_url
 
 LEADRELAY = str(Path(sys.executable).parent / "leadrelay")
 ROWS = 2500
 SECRETS = ("secret.person@acme.com", "carla@acme.com", "carl@acme.com", "tok-SECRET123", "SG.fake-key")
-
-
-def database_url(engine: Engine) -> str:
-    """A LEADRELAY_DATABASE_URL for the test's database (PostgreSQL: its schema, via search_path)."""
-    if engine.dialect.name == "sqlite":
-        return str(engine.url)
-    with engine.connect() as connection:
-        schema = connection.execute(text("select current_schema()")).scalar_one()
-    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
 
 
 def leadrelay(workdir: Path, engine: Engine, *args: str, debug: bool = False) -> subprocess.CompletedProcess:
