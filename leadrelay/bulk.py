@@ -17,6 +17,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from leadrelay.db import without_error_data
 from leadrelay.models.types import UTCDateTime
 
 _temp_names = itertools.count()
@@ -106,17 +107,25 @@ def _temp_copy(connection: Connection, table: Table, columns: tuple[str, ...], r
 def copy_rows(connection: Connection, table: str, columns: Iterable[str], rows: Iterable[Sequence[Any]]) -> None:
     """COPY `rows` (values in `columns` order, as COPY takes them) into `table`, inside the
     connection's transaction (PostgreSQL only)."""
-    with connection.connection.driver_connection.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+    try:
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+    except Exception as exc:
+        without_error_data(exc)  # COPY's CONTEXT line quotes the row that failed
+        raise
 
 
 def raw(connection: Connection, sql: str) -> list[tuple]:
     """Run `sql` on the connection's own psycopg connection (inside its transaction); rows it returns."""
-    with connection.connection.driver_connection.cursor() as cursor:
-        cursor.execute(sql)
-        return cursor.fetchall() if cursor.description else []
+    try:
+        with connection.connection.driver_connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall() if cursor.description else []
+    except Exception as exc:
+        without_error_data(exc)  # a DETAIL line quotes the row ("Key (email)=(…) already exists")
+        raise
 
 
 @lru_cache(maxsize=16)  # a batch has one as_of: converted once, not once per row

@@ -21,9 +21,13 @@ class DatabaseError(Exception):
 
 @lru_cache
 def engine_for(url: str) -> Engine:
-    """One engine per URL, made on first use (never at import)."""
+    """One engine per URL, made on first use (never at import).
+
+    Its errors and logs never carry data: SQL parameters are hidden (`hide_parameters`), and
+    PostgreSQL's DETAIL/CONTEXT lines, which quote a row's values ("Key (email)=(…) already
+    exists"), are cut from the driver's message (see `keep_error_data_out`)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -35,7 +39,34 @@ def engine_for(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return keep_error_data_out(create_engine(url, pool_pre_ping=True, hide_parameters=True))
+
+
+def keep_error_data_out(engine: Engine) -> Engine:
+    """`engine` with every driver error cut to its first line (PostgreSQL's primary message,
+    which names the constraint or type, not the row); the exception's type is unchanged, so
+    code catching IntegrityError still works."""
+
+    @event.listens_for(engine, "handle_error")
+    def _first_line_only(context):
+        full = without_error_data(context.original_exception)
+        wrapped = context.sqlalchemy_exception  # its text was made from the driver's already
+        if full and wrapped is not None and wrapped.args and isinstance(wrapped.args[0], str):
+            first = full.split("\n", 1)[0]
+            wrapped.args = (wrapped.args[0].replace(full, first), *wrapped.args[1:])
+
+    return engine
+
+
+def without_error_data(error: BaseException) -> str | None:
+    """Cut a driver error's message to its first line, in place (PostgreSQL's DETAIL and CONTEXT
+    lines quote the row: "Key (email)=(…)", "COPY lead, line 3: …"); returns the text it had, or
+    None when there was nothing to cut. For errors from the driver's own cursor (COPY, raw SQL)."""
+    args = getattr(error, "args", ())
+    if not (args and isinstance(args[0], str) and "\n" in args[0]):
+        return None
+    error.args = (args[0].split("\n", 1)[0], *args[1:])
+    return args[0]
 
 
 def supports_skip_locked(bind: Engine | Connection) -> bool:

@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from leadrelay.models.types import JSONType, UTCDateTime
+from leadrelay.models.types import JSONType, StorableString, StorableText, UTCDateTime
 
 
 class InboundLead(SQLModel, table=True):
@@ -33,6 +33,7 @@ class QuarantineEntry(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    source: str = Field(max_length=300)
-    reason: str = Field(sa_column=Column(Text, nullable=False))
-    raw: str = Field(sa_column=Column(Text, nullable=False))
+    # Stored whatever bytes arrived (NUL and unpaired surrogates shown as stand-ins).
+    source: str = Field(sa_column=Column(StorableString(300), nullable=False))
+    reason: str = Field(sa_column=Column(StorableText(), nullable=False))
+    raw: str = Field(sa_column=Column(StorableText(), nullable=False))

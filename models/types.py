@@ -4,9 +4,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from enum import StrEnum
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, DateTime, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
+
+from leadrelay.text_safety import storable
 
 
 class UTCDateTime(TypeDecorator):
@@ -24,6 +26,25 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect):
         return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class StorableText(TypeDecorator):
+    """Text from outside (a quarantined row, a reason quoting it) that is stored whatever it holds:
+    NUL and unpaired surrogates, which PostgreSQL refuses, are written as visible stand-ins
+    (see leadrelay.text_safety). Same column type as Text/String, so no migration."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect):
+        return None if value is None else storable(value)
+
+
+class StorableString(StorableText):
+    """StorableText for a VARCHAR column: `StorableString(300)`."""
+
+    impl = String
+    cache_ok = True
 
 
 # JSON on SQLite, JSONB on PostgreSQL.

@@ -46,6 +46,7 @@ from sendgrid.helpers.mail import (
 from sendgrid.helpers.mail.exceptions import ApiKeyIncludedException
 
 from leadrelay.email.keepalive import KeepAliveClient
+from leadrelay.email.list_headers import mime_header_value
 from leadrelay.email.message import EmailMessage, SendResult, header_safe
 
 IDEMPOTENCY_HEADER = "X-Leadrelay-Idempotency-Key"
@@ -131,7 +132,7 @@ def build_mime_message(message: EmailMessage) -> MimeMessage:
     if reply_to:
         mime["Reply-To"] = reply_to
     for name, value in headers.items():
-        mime[name] = value
+        mime[name] = mime_header_value(name, value)  # List-Unsubscribe stays plain, never RFC 2047
     mime[IDEMPOTENCY_HEADER] = header_safe(message.idempotency_key)
     mime.set_content(message.text)
     mime.add_alternative(message.html, subtype="html")

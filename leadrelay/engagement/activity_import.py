@@ -25,6 +25,7 @@ from leadrelay.engagement.record import lead_ids_by_email, record_new_engagement
 from leadrelay.intake.importer import IMPORT_BATCH, ImportFailed, open_csv
 from leadrelay.nurture.suppression import normalise_email
 from leadrelay.models import QuarantineEntry
+from leadrelay.text_safety import storable
 
 KINDS = frozenset({"page_view", "pricing_page_view", "content_download", "webinar_attended", "demo_request",
                    "email_open", "email_click"})
@@ -55,7 +56,7 @@ def import_activity(path: Path, engine: Engine, as_of: datetime) -> ActivityCoun
     counts = ActivityCounts()
     for batch in in_batches(records, IMPORT_BATCH):
         with unit_of_work(engine) as session:
-            _import_batch(session, batch, path.name, as_of, counts)
+            _import_batch(session, batch, storable(path.name), as_of, counts)
     return counts
 
 
@@ -85,7 +86,8 @@ def _parse_row(record: CsvRecord) -> dict[str, Any] | str:
     """The engagement event a row describes (keyed by email for now), or why it cannot be one."""
     if record.values is None:
         return record.error or "malformed line"
-    values = {key: (value or "").strip() for key, value in record.values.items()}
+    # Storable: an email, source or id with a NUL would otherwise fail the batch on PostgreSQL.
+    values = {key: storable((value or "").strip()) for key, value in record.values.items()}
     email = normalise_email(values.get("email", ""))
     if not email:
         return "email is missing"

@@ -32,6 +32,7 @@ from sqlmodel import Session
 from leadrelay.email.kinds import REP_FACING
 from leadrelay.engagement.record import lead_ids_by_email, record_new_engagement
 from leadrelay.nurture.suppression import normalise_email, suppress
+from leadrelay.text_safety import storable_fields
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -99,14 +100,16 @@ def _public_key(text: str) -> ec.EllipticCurvePublicKey:
 
 
 def parse_events(body: bytes) -> list[Any]:
-    """The request body as a list (its items are checked one by one in `apply_events`)."""
+    """The request body as a list (its items are checked one by one in `apply_events`); each
+    event's text fields made storable (a NUL or a lone `\\ud800` in `email`, `sg_event_id` or
+    `url` is shown as a stand-in instead of failing the batch on PostgreSQL)."""
     try:
         events = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise MalformedEvents("The body is not valid JSON; SendGrid sends a JSON array of events.") from None
     if not isinstance(events, list):
         raise MalformedEvents("The body must be a JSON array of SendGrid events.")
-    return events
+    return [storable_fields(event) if isinstance(event, dict) else event for event in events]
 
 
 def apply_events(session: Session, events: list[Any], as_of: datetime) -> EventSummary:

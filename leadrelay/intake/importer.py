@@ -12,6 +12,7 @@ from leadrelay.intake.csv_records import CsvHeaderError, CsvRecord, decode, in_b
 from leadrelay.db import unit_of_work
 from leadrelay.intake.normalise import Rejected, normalise_lead
 from leadrelay.intake.store import IntakeCounts, IntakeItem, store_intake
+from leadrelay.text_safety import storable
 
 IMPORT_BATCH = 1000  # rows per transaction for the activity import
 # Rows per transaction for leads: big enough for COPY to pay off (on PostgreSQL; executemany on
@@ -51,12 +52,14 @@ def import_csv(path: Path, as_of: datetime, source: str | None = None, list_kind
     """
     text, _, records = open_csv(path)
     total_lines = max(text.count("\n"), 1)
-    default_source = source or path.stem
+    # A file name can hold bytes that are not UTF-8 (Python keeps them as surrogates).
+    file_name = storable(path.name)
+    default_source = storable(source or path.stem)
     counts = IntakeCounts()
 
     def store(items: list[IntakeItem]) -> IntakeCounts:
         with unit_of_work(engine) as session:
-            return store_intake(session, items, as_of, actor=f"import:{path.name}", list_kind=list_kind)
+            return store_intake(session, items, as_of, actor=f"import:{file_name}", list_kind=list_kind)
 
     def finish(write: Future, last_line: int) -> None:
         counts.add(write.result())  # a failed batch raises here, before the next one is written
@@ -68,7 +71,7 @@ def import_csv(path: Path, as_of: datetime, source: str | None = None, list_kind
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
         previous: tuple[Future, int] | None = None
         for batch in in_batches(records, LEAD_BATCH):
-            items = [intake_item(record, path.name, default_source) for record in batch]
+            items = [intake_item(record, file_name, default_source) for record in batch]
             if previous:
                 finish(*previous)
             previous = (writer.submit(store, items), batch[-1].line_no)

@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from leadrelay.lead_fields import TRUTHY
 from leadrelay.models.lead import LIMITS
+from leadrelay.text_safety import is_storable, storable
 
 TEXT_FIELDS = ("first_name", "last_name", "title", "company", "company_domain", "industry", "country", "phone", "source")
 MULTILINE_FIELDS = ("need",)
@@ -61,7 +62,7 @@ def normalise_lead(raw: Mapping[str, Any], default_source: str | None = None) ->
         email = _email(raw.get("email"))
         row = _Row()
         for column, value in raw.items():
-            column = str(column).strip().lower()
+            column = storable(str(column).strip().lower())
             if column == "email" or value is None or value == "":
                 continue  # an empty cell says nothing (and is the most common cell of all)
             _take(row, column, value)
@@ -89,6 +90,8 @@ def _email(value: Any) -> str:
         checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise _Reject(f"the email is not valid: {exc}") from None
+    if not is_storable(checked.normalized):
+        raise _Reject("the email is not valid: it contains a NUL character or an unpaired surrogate")
     return checked.normalized.lower()
 
 
@@ -140,11 +143,12 @@ def _label(column: str) -> str:
 
 
 def _clean_text(text: str, multiline: bool) -> str:
+    """`text` without control characters (NUL included) and storable; a single-line field on one line."""
     if multiline:
-        return _MULTILINE_CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
-    if text.isprintable():  # no control characters: nothing for the regex to replace
+        return storable(_MULTILINE_CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip())
+    if text.isprintable():  # no control characters (nor surrogates): nothing for the regexes to replace
         return " ".join(text.split())
-    return " ".join(_CONTROL.sub(" ", text).split())
+    return storable(" ".join(_CONTROL.sub(" ", text).split()))
 
 
 def parse_whole_number(column: str, text: str) -> int | None:
