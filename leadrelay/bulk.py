@@ -86,9 +86,7 @@ def update_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]
     temp = _temp_copy(connection, table, columns, rows, guard)
     sets = ", ".join(f"{name} = t.{name}" for name in changed)
     check = f" AND {table.name}.{guard} = t.{was}" if guard else ""
-    with connection.connection.driver_connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table.name} SET {sets} FROM {temp} t WHERE {table.name}.id = t.id{check}")
-        written = cursor.rowcount
+    _, written = _run(connection, f"UPDATE {table.name} SET {sets} FROM {temp} t WHERE {table.name}.id = t.id{check}")
     raw(connection, f"DROP TABLE {temp}")
     return written
 
@@ -119,10 +117,15 @@ def copy_rows(connection: Connection, table: str, columns: Iterable[str], rows: 
 
 def raw(connection: Connection, sql: str) -> list[tuple]:
     """Run `sql` on the connection's own psycopg connection (inside its transaction); rows it returns."""
+    return _run(connection, sql)[0]
+
+
+def _run(connection: Connection, sql: str) -> tuple[list[tuple], int]:
+    """`raw`, with the number of rows the statement touched."""
     try:
         with connection.connection.driver_connection.cursor() as cursor:
             cursor.execute(sql)
-            return cursor.fetchall() if cursor.description else []
+            return (cursor.fetchall() if cursor.description else []), cursor.rowcount
     except Exception as exc:
         without_error_data(exc)  # a DETAIL line quotes the row ("Key (email)=(…) already exists")
         raise
