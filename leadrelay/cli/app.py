@@ -152,12 +152,13 @@ def feedback(
     email: str = typer.Argument(..., help="The lead's email."),
     rep: str = typer.Option(..., "--rep", help="The rep answering (the one the lead was handed to)."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why, for reject: " + ", ".join(
-        ["no-budget", "no-authority", "no-need", "bad-timing", "not-a-fit", "duplicate", "other"]) + ", or any text."),
+        ["no-budget", "no-authority", "no-need", "bad-timing", "not-a-fit", "duplicate", "other"]) + "."),
+    note: Optional[str] = typer.Option(None, "--note", help="A few words for the record (needed with --reason other)."),
     as_of: Optional[str] = AsOf,
 ) -> None:
     """A rep's answer to a handoff, as from the signed link."""
     from leadrelay.db import unit_of_work
-    from leadrelay.handoff.answers import FeedbackError, answer_from_command_line
+    from leadrelay.handoff.answers import FeedbackError, InvalidAnswer, answer_from_command_line
 
     if decision not in ("accept", "reject"):
         raise UsageError(f"the answer must be accept or reject, not '{decision}'.")
@@ -165,7 +166,9 @@ def feedback(
     moment = _as_of(as_of)
     try:
         with unit_of_work(found.engine) as session:
-            outcome = answer_from_command_line(session, email, rep, decision, reason, moment)
+            outcome = answer_from_command_line(session, email, rep, decision, reason, moment, note=note)
+    except InvalidAnswer as exc:
+        raise UsageError(str(exc)) from None
     except FeedbackError as exc:
         raise NotFound(str(exc)) from None
     typer.echo(f"{outcome.lead_email} is now {outcome.stage}. {outcome.message}")
