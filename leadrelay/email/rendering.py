@@ -22,7 +22,7 @@ import css_inline
 import pendulum
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from leadrelay.email.kinds import REP_NOTIFICATION, SLA_ESCALATION
+from leadrelay.email.kinds import HANDOFF_REASSIGNED, REP_NOTIFICATION, SLA_ESCALATION
 from leadrelay.email.message import EmailMessage, header_safe
 from leadrelay.lead_view import display_name
 
@@ -149,10 +149,12 @@ def escalation_notice(
     tz: str,
     sender: Sender,
     idempotency_key: str,
+    reassign_url: str | None = None,
 ) -> EmailMessage:
     """The email a rep's manager gets when the rep did not answer a handoff by `due_at`.
 
-    Times are shown in `tz`; the lead summary is the same one the rep was sent.
+    Times are shown in `tz`; the lead summary is the same one the rep was sent. `reassign_url`,
+    when given, is the manager's signed link to give the lead to another rep.
     """
     lead = lead_summary(profile, tz)
     deadline = local_time(due_at, tz)
@@ -162,6 +164,7 @@ def escalation_notice(
         "rep_email": rep_email,
         "deadline": deadline,
         "sender": sender,
+        "reassign_url": reassign_url,
     }
     html, text = render_template("escalation", context)
     subject = f"SLA missed: {lead['headline']} (score {lead['score_total']}) not accepted by {deadline['short']}"
@@ -189,6 +192,18 @@ def rejection_view(rejection: dict[str, Any], tz: str) -> dict[str, Any]:
                        + (f" ({signed(rise)})" if rise is not None else "")),
         "why_back": rejection["why_back"],
     }
+
+
+def reassigned_notice(person: dict[str, Any], rep_email: str, rep_name: str, new_rep: str, why: str,
+                      at: datetime, tz: str, sender: Sender, idempotency_key: str) -> EmailMessage:
+    """The short email a rep gets when a lead they held was given to `new_rep` (a name and address)
+    at `at`, shown in `tz`; `why` is one phrase ("nobody answered by the deadline"). `person` needs
+    the lead's email and, when known, names, title and company."""
+    context = {"rep_name": rep_name, "headline": headline(person), "new_rep": new_rep, "why": why,
+               "when": local_time(at, tz)["long"], "sender": sender}
+    html, text = render_template("handoff_reassigned", context)
+    subject = f"Reassigned to {new_rep}: {context['headline']}"
+    return compose(HANDOFF_REASSIGNED, idempotency_key, rep_email, rep_name, sender, subject, html, text)
 
 
 def compose(kind: str, idempotency_key: str, to_email: str, to_name: str, sender: Sender, subject: str,
