@@ -264,6 +264,31 @@ def demo(
         run_demo(directory, leads, seed, cli_output.console())
 
 
+handoff_app = typer.Typer(help="Handoffs of leads to reps.", no_args_is_help=True)
+app.add_typer(handoff_app, name="handoff")
+
+
+@handoff_app.command("reassign")
+@plain_errors
+def handoff_reassign(
+    email: str = typer.Argument(..., help="The lead's email."),
+    to: str = typer.Option(..., "--to", help="The rep (in reps.yaml) who gets the lead."),
+    as_of: Optional[str] = AsOf,
+) -> None:
+    """A manager moves a lead's open handoff to another rep; both reps are emailed."""
+    from leadrelay.handoff.reassign import ReassignError, UnknownRep, reassign_from_command_line
+
+    found = _ready_services()
+    try:
+        opened = reassign_from_command_line(found, email, to, _as_of(as_of))
+    except UnknownRep as exc:
+        raise UsageError(str(exc)) from None
+    except ReassignError as exc:
+        raise NotFound(str(exc)) from None
+    typer.echo(f"reassigned to {opened.rep_email}, due {opened.due_at.isoformat()}; both reps are emailed "
+               "when the outbox is sent.")
+
+
 def main() -> None:
     # Prefect's telemetry heartbeat fights our runs for its SQLite file and adds nothing here.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -95,3 +95,23 @@ def tell_losing_reps(session: Session, ctx: HandoffContext, moves: list[tuple[Ha
             "handoff": old.id, "to": old.rep_email, "kind": HANDOFF_REASSIGNED}, flow_run_id=ctx.flow_run_id))
     added = enqueue_many(session, queued, as_of)
     append_history(session, [row for row, q in zip(history, queued) if q.message.idempotency_key in added])
+
+
+def manager_context(session: Session, services, actor: str) -> HandoffContext:
+    """A HandoffContext for a reassignment outside a flow run (command line, signed link)."""
+    from leadrelay.links.secret import link_secret
+    from leadrelay.wiring import sender_identity
+
+    settings = services.settings
+    return HandoffContext(rules=services.rules, secret=link_secret(session, settings), base_url=settings.base_url,
+                          sender=sender_identity(settings), actor=actor)
+
+
+def reassign_from_command_line(services, lead_email: str, to_rep: str, as_of: datetime) -> HandedOff:
+    """`leadrelay handoff reassign EMAIL --to REP`: move the lead's open handoff to REP, committed."""
+    from leadrelay.db import unit_of_work
+
+    actor = "manager (command line)"
+    with unit_of_work(services.engine) as session:
+        handoff = open_handoff_of(session, lead_email)
+        return reassign_handoff(session, manager_context(session, services, actor), handoff.id, to_rep, as_of, actor)
