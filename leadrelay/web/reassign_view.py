@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from leadrelay.db import unit_of_work
 from leadrelay.handoff.reassign import ReassignError, UnknownRep, manager_context, reassign_handoff
+from leadrelay.handoff.routing import is_out_of_office
 from leadrelay.lead_view import display_name
 from leadrelay.links.secret import ReassignLink, link_secret, read_reassign_link
 from leadrelay.models import Handoff, HandoffStatus, Lead
@@ -30,7 +31,7 @@ def reassign_page(services: Services, token: str, as_of: datetime) -> Page:
         problem = _not_open(handoff)
         if problem:
             return message_page("Nothing to reassign", problem, 409)
-        return Page("reassign.html", _context(session, services, handoff, token))
+        return Page("reassign.html", _context(session, services, handoff, token, as_of))
 
 
 def reassign_answer(services: Services, token: str, to_rep: str, as_of: datetime) -> Page:
@@ -43,7 +44,7 @@ def reassign_answer(services: Services, token: str, to_rep: str, as_of: datetime
                                       as_of, by=actor)
         except UnknownRep as problem:
             handoff = session.get(Handoff, link.handoff_id)
-            context = _context(session, services, handoff, token)
+            context = _context(session, services, handoff, token, as_of)
             context["error"] = str(problem)
             return Page("reassign.html", context, status=422)
         except ReassignError as problem:
@@ -65,10 +66,12 @@ def _not_open(handoff: Handoff | None) -> str | None:
     return None
 
 
-def _context(session: Session, services: Services, handoff: Handoff, token: str) -> dict[str, Any]:
+def _context(session: Session, services: Services, handoff: Handoff, token: str, as_of: datetime) -> dict[str, Any]:
     lead = session.get(Lead, handoff.lead_id)
     person = {"email": lead.email, "first_name": lead.first_name, "last_name": lead.last_name}
-    reps = [{"email": rep.email, "name": rep.name, "territories": ", ".join(rep.territories)}
+    # Every other rep may be chosen (the manager decides); who is away is said, not hidden.
+    reps = [{"email": rep.email, "name": rep.name, "territories": ", ".join(rep.territories),
+             "away": is_out_of_office(rep, as_of)}
             for rep in services.rules.reps.reps if rep.email != handoff.rep_email.lower()]
     return {"token": token, "name": display_name(person), "lead": lead, "handoff": handoff, "reps": reps,
             "error": None}

@@ -2,6 +2,7 @@
 unknown reject reason; through the web app on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -112,3 +113,15 @@ def test_the_rep_page_refuses_a_misspelt_reason_listing_the_known_ones(client, e
     assert "&#39;bad-timng&#39; is not a reject reason; use one of: no-budget, no-authority, no-need, bad-timing" \
         in page.text
     assert [h.status for h in rows(engine, Handoff)] == ["open"]
+
+
+def test_a_rep_who_is_away_is_marked_so(engine):
+    services = services_for(engine)
+    reps = services.rules.reps
+    away = reps.model_copy(update={"reps": [r.model_copy(update={"out_of_office": r.email == LUKAS}) for r in reps.reps]})
+    services = replace(services, rules=replace(services.rules, reps=away))
+    handoff_id = escalated(engine)
+    with TestClient(create_app(services), raise_server_exceptions=False) as client:
+        page = client.get(link(handoff_id))
+    assert "Lukas Bauer (lukas.bauer@example.com) · DE, AT, CH · out of office</option>" in page.text
+    assert "Sophie Martin (sophie.martin@example.com)" in page.text and page.text.count("out of office") == 1
