@@ -60,7 +60,8 @@ class HandoffOutcome:
     handed_off: list[HandedOff] = field(default_factory=list)
 
 
-def claim_new_mqls(session: Session, limit: int, rules: Rules | None = None, as_of: datetime | None = None) -> list[Lead]:
+def claim_new_mqls(session: Session, limit: int, rules: Rules | None = None,
+                   as_of: datetime | None = None) -> list[Lead]:
     """MQLs with no open handoff, locked for this transaction (skipping others' rows on PostgreSQL).
     With `rules` and `as_of`, MQLs whose last rejection is still cooling down are not claimed at all
     (they wait as MQLs, so a batch never claims them again and again)."""

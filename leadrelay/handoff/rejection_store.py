@@ -38,7 +38,8 @@ def cooling_down(rules: RejectionRules, as_of: datetime) -> ColumnElement[bool]:
     last = (select(func.max(Handoff.id)).where(Handoff.lead_id == Lead.id, Handoff.status == HandoffStatus.rejected)
             .correlate(Lead).scalar_subquery())
     # The rejection is still cooling down when it is newer than `as_of` minus its reason's days.
-    since = {f"{REJECTED_PREFIX}{code}": literal(as_of - timedelta(days=rules.rule_for(code).cooldown_days), UTCDateTime())
+    since = {f"{REJECTED_PREFIX}{code}":
+             literal(as_of - timedelta(days=rules.rule_for(code).cooldown_days), UTCDateTime())
              for code in REJECT_REASONS}
     cutoff = case(since, value=rejected.reason,
                   else_=literal(as_of - timedelta(days=rules.default_cooldown_days), UTCDateTime()))

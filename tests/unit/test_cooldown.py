@@ -90,3 +90,23 @@ def test_a_broken_rejections_block_names_the_file_and_key(config_copy, old, new,
     with pytest.raises(ConfigError) as error:
         load_rules(config_copy)
     assert expected in str(error.value)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("0", "sla.yaml: recycle_escalated_after_hours: Input should be greater than 0"),
+    ("soon", "sla.yaml: recycle_escalated_after_hours: Input should be a valid number"),
+])
+def test_a_broken_escalation_recycle_time_names_the_file_and_key(config_copy, value, expected):
+    path = config_copy / "sla.yaml"
+    text = path.read_text()
+    assert "recycle_escalated_after_hours: 72" in text
+    path.write_text(text.replace("recycle_escalated_after_hours: 72", f"recycle_escalated_after_hours: {value}"))
+    with pytest.raises(ConfigError) as error:
+        load_rules(config_copy)
+    assert expected in str(error.value)
+
+
+def test_without_the_key_escalations_recycle_after_three_days(config_copy):
+    path = config_copy / "sla.yaml"
+    path.write_text(path.read_text().replace("recycle_escalated_after_hours: 72", ""))
+    assert load_rules(config_copy).sla.recycle_escalated_after_hours == 72
