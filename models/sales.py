@@ -39,3 +39,8 @@ class Handoff(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=2000)
     route: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     sla_breached: bool = False
+    # The lead as the rep saw it when answering: a rejection's cooldown ends early when engagement
+    # rises this much since, and the email that hands it back shows the score then and now.
+    score_at_answer: int | None = None
+    engagement_at_answer: int | None = None
+    answer_note: str | None = Field(default=None, max_length=500)

@@ -19,7 +19,7 @@ from leadrelay.orchestration.events import HANDOFF_CREATED, SLA_BREACHED, emit_f
 from leadrelay.handoff.handoff_store import HandedOff, HandoffContext, hand_off_new_mqls
 from leadrelay.history import current_flow_run_id
 from leadrelay.links.secret import link_secret
-from leadrelay.handoff.sla_store import Breach, enforce_sla
+from leadrelay.handoff.sla_store import Breach, enforce_sla, recycle_unanswered_escalations
 from leadrelay.wiring import sender_identity, services
 from leadrelay.tasks.run_log import log_batch
 
@@ -56,6 +56,17 @@ def enforce_sla_batch(as_of: datetime, batch_size: int) -> dict[str, int]:
     counts = {"claimed": outcome.claimed, "reassigned": outcome.reassigned, "escalated": outcome.escalated,
               "recycled": outcome.recycled}
     log_batch("sla batch", counts, [b.lead_id for b in outcome.breaches])
+    return {name: value for name, value in counts.items() if value}
+
+
+@task(name="recycle-escalations-batch", cache_policy=NO_CACHE)
+def recycle_escalations_batch(as_of: datetime, batch_size: int) -> dict[str, int]:
+    """Send one batch of escalated handoffs that still have no answer back to nurturing."""
+    with unit_of_work(services().engine) as session:
+        recycled = recycle_unanswered_escalations(session, handoff_context(session, "flow:sla"), as_of, batch_size)
+    emit_for_leads(SLA_BREACHED, sla_breached_payloads(recycled))
+    counts = {"claimed": len(recycled), "recycled": len(recycled)}
+    log_batch("escalation recycle batch", counts, [b.lead_id for b in recycled])
     return {name: value for name, value in counts.items() if value}
 
 

@@ -152,12 +152,13 @@ def feedback(
     email: str = typer.Argument(..., help="The lead's email."),
     rep: str = typer.Option(..., "--rep", help="The rep answering (the one the lead was handed to)."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why, for reject: " + ", ".join(
-        ["no-budget", "no-authority", "no-need", "bad-timing", "not-a-fit", "duplicate", "other"]) + ", or any text."),
+        ["no-budget", "no-authority", "no-need", "bad-timing", "not-a-fit", "duplicate", "other"]) + "."),
+    note: Optional[str] = typer.Option(None, "--note", help="A few words for the record (needed with --reason other)."),
     as_of: Optional[str] = AsOf,
 ) -> None:
     """A rep's answer to a handoff, as from the signed link."""
     from leadrelay.db import unit_of_work
-    from leadrelay.handoff.answers import FeedbackError, answer_from_command_line
+    from leadrelay.handoff.answers import FeedbackError, InvalidAnswer, answer_from_command_line
 
     if decision not in ("accept", "reject"):
         raise UsageError(f"the answer must be accept or reject, not '{decision}'.")
@@ -165,7 +166,9 @@ def feedback(
     moment = _as_of(as_of)
     try:
         with unit_of_work(found.engine) as session:
-            outcome = answer_from_command_line(session, email, rep, decision, reason, moment)
+            outcome = answer_from_command_line(session, email, rep, decision, reason, moment, note=note)
+    except InvalidAnswer as exc:
+        raise UsageError(str(exc)) from None
     except FeedbackError as exc:
         raise NotFound(str(exc)) from None
     typer.echo(f"{outcome.lead_email} is now {outcome.stage}. {outcome.message}")
@@ -259,6 +262,31 @@ def demo(
 
     with prefect_api():
         run_demo(directory, leads, seed, cli_output.console())
+
+
+handoff_app = typer.Typer(help="Handoffs of leads to reps.", no_args_is_help=True)
+app.add_typer(handoff_app, name="handoff")
+
+
+@handoff_app.command("reassign")
+@plain_errors
+def handoff_reassign(
+    email: str = typer.Argument(..., help="The lead's email."),
+    to: str = typer.Option(..., "--to", help="The rep (in reps.yaml) who gets the lead."),
+    as_of: Optional[str] = AsOf,
+) -> None:
+    """A manager moves a lead's open handoff to another rep; both reps are emailed."""
+    from leadrelay.handoff.reassign import ReassignError, UnknownRep, reassign_from_command_line
+
+    found = _ready_services()
+    try:
+        opened = reassign_from_command_line(found, email, to, _as_of(as_of))
+    except UnknownRep as exc:
+        raise UsageError(str(exc)) from None
+    except ReassignError as exc:
+        raise NotFound(str(exc)) from None
+    typer.echo(f"reassigned to {opened.rep_email}, due {opened.due_at.isoformat()}; both reps are emailed "
+               "when the outbox is sent.")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 REP_NOTIFICATION = "rep_notification"  # a lead handed to a rep, with Accept / Reject links
 SLA_ESCALATION = "sla_escalation"  # a rep's manager told that a handoff passed its deadline
 NURTURE = "nurture"  # one step of a nurture track, to the lead
+HANDOFF_REASSIGNED = "handoff_reassigned"  # a rep told that a lead they held was given to another rep
 
 # Emails to staff, not to leads: their opens and clicks are not the lead's engagement.
-REP_FACING = frozenset({REP_NOTIFICATION, SLA_ESCALATION})
+REP_FACING = frozenset({REP_NOTIFICATION, SLA_ESCALATION, HANDOFF_REASSIGNED})

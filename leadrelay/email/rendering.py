@@ -22,7 +22,7 @@ import css_inline
 import pendulum
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from leadrelay.email.kinds import REP_NOTIFICATION, SLA_ESCALATION
+from leadrelay.email.kinds import HANDOFF_REASSIGNED, REP_NOTIFICATION, SLA_ESCALATION
 from leadrelay.email.message import EmailMessage, header_safe
 from leadrelay.lead_view import display_name
 
@@ -74,6 +74,8 @@ class HandoffNotice:
     attempt: int
     route_reason: str
     idempotency_key: str
+    # The lead's last rejection when it is handed back (`rejection_store.earlier_rejection`), else None.
+    rejection: dict[str, Any] | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,14 +102,18 @@ def rep_notification(profile: dict[str, Any], handoff: HandoffNotice, sender: Se
     """
     lead = lead_summary(profile, handoff.rep_timezone)
     deadline = local_time(handoff.due_at, handoff.rep_timezone)
+    rejection = rejection_view(handoff.rejection, handoff.rep_timezone) if handoff.rejection else None
     context = {
         "lead": lead,
         "handoff": handoff,
         "deadline": deadline,
         "sender": sender,
+        "rejection": rejection,
     }
     html, text = render_template("rep_notification", context)
-    subject = f"{lead['tier_label']} lead: {lead['headline']} (score {lead['score_total']}) — accept by {deadline['short']}"
+    again = " (handed back after a rejection)" if rejection else ""
+    subject = (f"{lead['tier_label']} lead: {lead['headline']} (score {lead['score_total']}){again}"
+               f" — accept by {deadline['short']}")
     return compose(REP_NOTIFICATION, handoff.idempotency_key, handoff.rep_email, handoff.rep_name, sender, subject,
                    html, text, args={"handoff_id": str(handoff.handoff_id)})
 
@@ -143,10 +149,12 @@ def escalation_notice(
     tz: str,
     sender: Sender,
     idempotency_key: str,
+    reassign_url: str | None = None,
 ) -> EmailMessage:
     """The email a rep's manager gets when the rep did not answer a handoff by `due_at`.
 
-    Times are shown in `tz`; the lead summary is the same one the rep was sent.
+    Times are shown in `tz`; the lead summary is the same one the rep was sent. `reassign_url`,
+    when given, is the manager's signed link to give the lead to another rep.
     """
     lead = lead_summary(profile, tz)
     deadline = local_time(due_at, tz)
@@ -156,10 +164,46 @@ def escalation_notice(
         "rep_email": rep_email,
         "deadline": deadline,
         "sender": sender,
+        "reassign_url": reassign_url,
     }
     html, text = render_template("escalation", context)
     subject = f"SLA missed: {lead['headline']} (score {lead['score_total']}) not accepted by {deadline['short']}"
     return compose(SLA_ESCALATION, idempotency_key, manager_email, manager_name, sender, subject, html, text)
+
+
+def rejection_view(rejection: dict[str, Any], tz: str) -> dict[str, Any]:
+    """The earlier rejection as the rep email shows it: who, when (in `tz`), why, and what changed
+    since, every value display text."""
+    def points(value: Any) -> str:
+        return "unknown" if value is None else str(value)
+
+    rise = rejection.get("engagement_rise")
+    did = ", ".join(f"{humanize(item['kind'])} ×{item['count']}" if item["count"] > 1 else humanize(item["kind"])
+                    for item in rejection.get("new_engagement") or [])
+    return {
+        "who": rejection["rep_name"] if rejection["rep_name"] == rejection["rep_email"]
+        else f"{rejection['rep_name']} ({rejection['rep_email']})",
+        "when": local_time(parse_time(rejection["at"]), tz)["long"],
+        "why": rejection["reason_label"],
+        "note": rejection.get("note") or "",
+        "new_engagement": did or "no new engagement",
+        "score": f"{points(rejection.get('score_then'))} then, {rejection['score_now']} now",
+        "engagement": (f"{points(rejection.get('engagement_then'))} then, {rejection['engagement_now']} now"
+                       + (f" ({signed(rise)})" if rise is not None else "")),
+        "why_back": rejection["why_back"],
+    }
+
+
+def reassigned_notice(person: dict[str, Any], rep_email: str, rep_name: str, new_rep: str, why: str,
+                      at: datetime, tz: str, sender: Sender, idempotency_key: str) -> EmailMessage:
+    """The short email a rep gets when a lead they held was given to `new_rep` (a name and address)
+    at `at`, shown in `tz`; `why` is one phrase ("nobody answered by the deadline"). `person` needs
+    the lead's email and, when known, names, title and company."""
+    context = {"rep_name": rep_name, "headline": headline(person), "new_rep": new_rep, "why": why,
+               "when": local_time(at, tz)["long"], "sender": sender}
+    html, text = render_template("handoff_reassigned", context)
+    subject = f"Reassigned to {new_rep}: {context['headline']}"
+    return compose(HANDOFF_REASSIGNED, idempotency_key, rep_email, rep_name, sender, subject, html, text)
 
 
 def compose(kind: str, idempotency_key: str, to_email: str, to_name: str, sender: Sender, subject: str,

@@ -10,28 +10,17 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from types import MappingProxyType
 from typing import Literal
 
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
+from leadrelay.handoff.reasons import REJECT_REASONS, reason_code, unknown_reason_message
 from leadrelay.history import append_history, history_row
 from leadrelay.lifecycle import Transition, apply_transitions
 from leadrelay.models import Handoff, HandoffStatus, Lead, Stage
 
 Decision = Literal["accept", "reject"]
-
-# Why a rep turns a lead down, in the order the form lists them: code -> label.
-REJECT_REASONS: MappingProxyType[str, str] = MappingProxyType({
-    "no-budget": "No budget",
-    "no-authority": "No authority",
-    "no-need": "No need",
-    "bad-timing": "Bad timing",
-    "not-a-fit": "Not a fit",
-    "duplicate": "Duplicate",
-    "other": "Other",
-})
 
 NOTE_MAX_CHARS = 500
 
@@ -181,13 +170,12 @@ def _parse_decision(decision: str) -> Decision:
 
 def _parse_reason(reason: str | None) -> str:
     """The reject reason code for a code or a label, in any case."""
-    wanted = (reason or "").strip().lower()
-    if not wanted:
+    if not (reason or "").strip():
         raise InvalidAnswer("Please pick a reason for rejecting the lead.")
-    for code, label in REJECT_REASONS.items():
-        if wanted in (code, label.lower()):
-            return code
-    raise InvalidAnswer(f"Unknown reason; pick one of: {', '.join(REJECT_REASONS)}.")
+    code = reason_code(reason)
+    if code is None:
+        raise InvalidAnswer(unknown_reason_message(reason))
+    return code
 
 
 def _accept(session: Session, handoff: Handoff, lead: Lead, note: str | None, as_of: datetime, actor: str) -> AnswerOutcome:
@@ -206,6 +194,9 @@ def _reject(
 ) -> AnswerOutcome:
     # The reason code on the handoff too: reports count rejections by reason without reading JSON.
     handoff.reason = f"rejected:{code}"
+    # The lead as the rep saw it: its cooldown ends early on an engagement rise from here.
+    handoff.score_at_answer, handoff.engagement_at_answer = lead.score_total, lead.engagement_score
+    handoff.answer_note = note
     lead.owner_rep, lead.updated_at = None, as_of
     rejected = {"handoff_id": handoff.id, "rep": handoff.rep_email, "reason": code,
                 "reason_label": reason_label(code), "note": note, "sla_breached": handoff.sla_breached}
@@ -226,15 +217,14 @@ def _record(session: Session, lead: Lead, actor: str, as_of: datetime, kind: str
 
 
 def answer_from_command_line(session: Session, lead_email: str, rep_email: str, decision: str,
-                             reason: str | None, as_of: datetime) -> AnswerOutcome:
-    """`leadrelay feedback`: answer the rep's open handoff of the lead. A reject reason that is not
-    one of REJECT_REASONS is taken as `other` with the text as its note."""
+                             reason: str | None, as_of: datetime, note: str | None = None) -> AnswerOutcome:
+    """`leadrelay feedback`: answer the rep's open handoff of the lead. A reject reason must be
+    one of REJECT_REASONS (code or label): anything else raises InvalidAnswer listing them, before
+    the handoff is looked up, so a typo never passes as another reason."""
+    if decision == "reject" and reason is not None and reason_code(reason) is None:
+        raise InvalidAnswer(unknown_reason_message(reason))
     handoff = find_open_handoff(session, lead_email, rep_email)
     if handoff is None:
         raise HandoffNotFound("That rep has no open handoff of that lead.")
-    note = None
-    if decision == "reject" and reason and reason.strip().lower() not in {
-            *REJECT_REASONS, *(label.lower() for label in REJECT_REASONS.values())}:
-        reason, note = "other", reason
     return answer_handoff(session, handoff.id, rep_email, decision, reason, note, as_of,
                           actor=f"rep:{rep_email.strip().lower()} (command line)")

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from leadrelay.business_hours import WorkingHours
+from leadrelay.handoff.cooldown import RejectionRules
 from leadrelay.lead_fields import ATTRIBUTES_PREFIX, as_number, casefold_text
 
 # Lead fields a `when` condition may name directly; anything else must be `attributes.<key>`.
@@ -252,13 +253,15 @@ class RoutingRules(_StrictModel):
     `strategy`: `round_robin` (least recently assigned first) or `weighted` (lowest open
     handoffs per unit of weight first, then least recently assigned). `skip_outside_working_hours_for`:
     tiers for which reps outside their working hours are skipped. `account_ownership`: a lead
-    whose account has an owner goes to that owner when the owner can take it.
+    whose account has an owner goes to that owner when the owner can take it. `rejections`: how
+    long a rejected lead waits before it is handed back, and to whom (`leadrelay.handoff.cooldown`).
     """
 
     rules: list[Rule] = Field(default_factory=list)
     strategy: Strategy = "round_robin"
     skip_outside_working_hours_for: list[str] = Field(default_factory=list)
     account_ownership: bool = False
+    rejections: RejectionRules = Field(default_factory=RejectionRules)
 
     @field_validator("skip_outside_working_hours_for")
     @classmethod

@@ -78,6 +78,8 @@ class SlaRules(BaseModel):
     default_working_hours: DailyHours = DailyHours(start="09:00", end="17:00")
     default_working_days: list[str] = Field(default=["mon", "tue", "wed", "thu", "fri"], min_length=1)
     tiers: TierPolicies
+    # An escalated handoff still unanswered this many hours after its deadline goes back to nurturing.
+    recycle_escalated_after_hours: float = Field(default=72, gt=0)
 
     @field_validator("default_working_days", mode="before")
     @classmethod

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from leadrelay.db import claim
-from leadrelay.handoff.handoff_store import HandedOff, HandoffContext, hand_off, rep_timezone
+from leadrelay.handoff.handoff_store import LINK_VALIDITY, HandedOff, HandoffContext, hand_off, rep_timezone
+from leadrelay.handoff.reassign import NO_ANSWER, tell_losing_reps
+from leadrelay.links.secret import reassign_link
 from leadrelay.history import append_history, history_row
 from leadrelay.lead_view import lead_profiles
 from leadrelay.email.kinds import SLA_ESCALATION
@@ -91,17 +93,45 @@ def enforce_sla(session: Session, ctx: HandoffContext, as_of: datetime, limit: i
         outcome.new_handoffs = hand_off(session, passed_on, ctx, as_of, excludes=excludes,
                                         attempts=[handoff.attempt + 1 for handoff, _ in to_reassign])
         outcome.reassigned = len(to_reassign)
+        new_rep = {h.lead_id: h.rep_email for h in outcome.new_handoffs}
+        tell_losing_reps(session, ctx, [(handoff, lead, new_rep[lead.id]) for handoff, lead in to_reassign
+                                        if lead.id in new_rep], NO_ANSWER, as_of)
     return outcome
 
 
 def recycle_to_nurture(session: Session, leads: list[Lead], reason: str, actor: str, as_of: datetime,
-                       flow_run_id: str | None = None) -> None:
-    """Send the leads back to nurturing with `reason`, without an owner, in one lifecycle batch:
-    each ends up with exactly one active enrollment for the nurture flow to pick a track for."""
+                       flow_run_id: str | None = None, nurture_reason: str | None = None) -> None:
+    """Send the leads back to nurturing with `reason` (and `nurture_reason`, the track-entry reason,
+    when it differs), without an owner, in one lifecycle batch: each ends up with exactly one active
+    enrollment for the nurture flow to pick a track for."""
     for lead in leads:
         lead.owner_rep = None
-    apply_transitions(session, [Transition.of(lead, Stage.nurturing, reason) for lead in leads], as_of, actor,
-                      flow_run_id)
+    apply_transitions(session, [Transition.of(lead, Stage.nurturing, reason, nurture_reason) for lead in leads],
+                      as_of, actor, flow_run_id)
+
+
+def recycle_unanswered_escalations(session: Session, ctx: HandoffContext, as_of: datetime, limit: int) -> list[Breach]:
+    """Claim up to `limit` escalated handoffs (open, breached) still unanswered
+    `recycle_escalated_after_hours` after their deadline at `as_of`, close them as `recycled` and
+    send their leads back to nurturing (track reason `sla-breached`), with history; returns them."""
+    hours = ctx.rules.sla.recycle_escalated_after_hours
+    query = (select(Handoff).where(Handoff.status == "open", Handoff.sla_breached.is_(True),
+                                   Handoff.due_at <= as_of - timedelta(hours=hours))
+             .order_by(Handoff.due_at, Handoff.id).limit(limit))
+    handoffs = list(session.scalars(claim(session, query)))
+    if not handoffs:
+        return []
+    leads = {lead.id: lead for lead in session.scalars(select(Lead).where(Lead.id.in_([h.lead_id for h in handoffs])))}
+    for handoff in handoffs:
+        handoff.status = "recycled"
+    append_history(session, [history_row(h.lead_id, "escalation_expired", ctx.actor, as_of, {
+        "handoff": h.id, "rep": h.rep_email, "due_at": h.due_at.isoformat(), "after_hours": hours},
+        flow_run_id=ctx.flow_run_id) for h in handoffs])
+    recycle_to_nurture(session, [leads[h.lead_id] for h in handoffs],
+                       f"escalated and still unanswered {hours:g} hours after the deadline", ctx.actor, as_of,
+                       ctx.flow_run_id, nurture_reason=SLA_BREACHED)
+    session.flush()
+    return [Breach(h.lead_id, h.id, h.rep_email, "recycled") for h in handoffs]
 
 
 def _previous_reps(session: Session, lead_ids: list[int]) -> dict[int, set[str]]:
@@ -124,9 +154,10 @@ def _escalate(session: Session, escalations: list[tuple[Handoff, Lead]], ctx: Ha
         if not manager_email:
             continue
         manager = next((m for m in ctx.rules.reps.managers if m.email == manager_email), None)
+        link = reassign_link(handoff.id, manager_email, ctx.secret, ctx.base_url, as_of + LINK_VALIDITY)
         message = escalation_notice(profile, manager_email, manager.name if manager else manager_email,
                                     handoff.rep_email, handoff.due_at, rep_timezone(rep), ctx.sender,
-                                    idempotency_key=f"handoff:{handoff.id}:escalate")
+                                    idempotency_key=f"handoff:{handoff.id}:escalate", reassign_url=link)
         queued.append(Queued(message, SLA_ESCALATION, lead.id))
         history.append(history_row(lead.id, "escalated", ctx.actor, as_of,
                                    {"handoff": handoff.id, "rep": handoff.rep_email, "manager": manager_email},

@@ -73,3 +73,31 @@ def read_handoff_link(token: str, secret: str, as_of: datetime) -> HandoffLink:
     if not isinstance(handoff_id, int) or not isinstance(rep_email, str) or not rep_email:
         raise LinkInvalid("The link is malformed.")
     return HandoffLink(handoff_id=handoff_id, rep_email=rep_email)
+
+
+REASSIGN_PURPOSE = "reassign"
+
+
+def reassign_link(handoff_id: int, manager_email: str, secret: str, base_url: str, expires_at: datetime) -> str:
+    """The escalation email's link for `manager_email` to move handoff `handoff_id` to another rep,
+    valid until `expires_at` (signed for its own purpose: a rep's Accept link never opens it)."""
+    token = sign(purpose=REASSIGN_PURPOSE, data={"h": handoff_id, "m": manager_email}, secret=secret,
+                 expires_at=expires_at)
+    return f"{base_url.rstrip('/')}/reassign/{quote(token, safe='')}"
+
+
+@dataclass(frozen=True)
+class ReassignLink:
+    """What a genuine reassign link says: which handoff, and which manager it was sent to."""
+
+    handoff_id: int
+    manager_email: str
+
+
+def read_reassign_link(token: str, secret: str, as_of: datetime) -> ReassignLink:
+    """The handoff and manager a reassign token was signed for; LinkInvalid or LinkExpired otherwise."""
+    data = verify(token, purpose=REASSIGN_PURPOSE, secret=secret, as_of=as_of)
+    handoff_id, manager = data.get("h"), data.get("m")
+    if not isinstance(handoff_id, int) or not isinstance(manager, str) or not manager:
+        raise LinkInvalid("The link is malformed.")
+    return ReassignLink(handoff_id=handoff_id, manager_email=manager)

@@ -78,8 +78,13 @@ def test_no_answer_reassigns_once_with_history_and_a_new_notification(services):
     assert (second.status, second.attempt) == ("open", 1)
     assert second.rep_email != first.rep_email
     assert second.due_at > after_deadline
-    assert len(services.sender.sent) == sent_before + 1
-    assert services.sender.sent[-1].to_email == second.rep_email
+    # The new rep gets the lead; the rep who lost it gets a short "reassigned to X" email.
+    new_mail = {m.to_email: m for m in services.sender.sent[sent_before:]}
+    assert set(new_mail) == {first.rep_email, second.rep_email}
+    assert "Carla" in new_mail[second.rep_email].subject
+    told = new_mail[first.rep_email]
+    assert told.subject.startswith("Reassigned to Lukas Bauer (lukas.bauer@example.com)")
+    assert "because nobody answered by the deadline" in told.text
     kinds = [e.kind for e in history(services.engine, "carla@acme-buyer.com")]
     assert "sla_breached" in kinds and kinds.count("handoff_created") == 2
 
@@ -89,7 +94,7 @@ def test_no_answer_reassigns_once_with_history_and_a_new_notification(services):
     sla(as_of=after_deadline)
     pipeline(as_of=after_deadline)
     assert len(handoffs(services.engine)) == 2
-    assert len(services.sender.sent) == sent_before + 1
+    assert len(services.sender.sent) == sent_before + 2
     with Session(services.engine) as session:
         assert session.scalar(select(func.count()).select_from(LeadEvent)) == events
 
