@@ -39,6 +39,8 @@ class Reply:
 def receive_crm_post(services: Services, body: bytes, too_large: bool, signature: str | None,
                      timestamp: str | None, as_of: datetime) -> Reply:
     """Verify, parse and record one CRM outcome in one unit of work."""
+    if too_large:  # only the first bytes were read: there is nothing whole to verify
+        return _reply(413, "the body is larger than the webhook accepts.")
     secret = services.settings.crm_webhook_secret
     try:
         verify_crm_signature(secret.get_secret_value() if secret else None, signature, timestamp, body, as_of)
@@ -46,8 +48,6 @@ def receive_crm_post(services: Services, body: bytes, too_large: bool, signature
         return _reply(401, str(refused))
     except BadSignature as refused:
         return _reply(403, str(refused))
-    if too_large:
-        return _reply(413, "the body is larger than the webhook accepts.")
     try:
         request = parse_crm_post(body, as_of)
     except MalformedPost as problem:
@@ -61,4 +61,4 @@ def receive_crm_post(services: Services, body: bytes, too_large: bool, signature
 
 
 def _reply(status: int, message: str) -> Reply:
-    return Reply(status, {"error": message[:1].upper() + message[1:]})
+    return Reply(status, {"error": message})
