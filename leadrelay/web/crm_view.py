@@ -4,7 +4,7 @@ Answers are JSON: 200 `recorded` (with the lead's stage) or `duplicate` (the eve
 recorded before: nothing changes); 401 unsigned; 403 no secret configured, a wrong signature or a
 stale timestamp; 400 a body that is not an outcome; 404 no lead has the address; 409 a move the
 lifecycle does not allow from the lead's stage (nothing is recorded, so a fixed retry can go
-through); 413 a body over the size cap. Log lines never carry the body or the address.
+through); 413 a body over the size cap; 503 when the database cannot store it (the CRM retries). Log lines never carry the body or the address.
 """
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
 from leadrelay.db import unit_of_work
+from leadrelay.lifecycle import LifecycleError
 from leadrelay.outcomes.crm_webhook import (
     ACTOR,
     BadSignature,
@@ -22,7 +26,7 @@ from leadrelay.outcomes.crm_webhook import (
     parse_crm_post,
     verify_crm_signature,
 )
-from leadrelay.outcomes.record import record_outcomes
+from leadrelay.outcomes.record import OutcomeRequest, OutcomeResult, record_outcomes
 from leadrelay.wiring import Services
 
 log = logging.getLogger("leadrelay.web.crm")
@@ -52,12 +56,29 @@ def receive_crm_post(services: Services, body: bytes, too_large: bool, signature
         request = parse_crm_post(body, as_of)
     except MalformedPost as problem:
         return _reply(400, str(problem))
-    with unit_of_work(services.engine) as session:
-        result = record_outcomes(session, [request], as_of, ACTOR)[0]
+    try:
+        result = _record(services, request, as_of)
+    except (SQLAlchemyError, psycopg.Error, LifecycleError):
+        log.warning("CRM outcome %s could not be stored", request.outcome, exc_info=True)
+        return _reply(503, "the outcome could not be stored just now; please send it again in a minute.")
     log.info("CRM outcome %s: %s", request.outcome, result.status)
     if result.status in ("recorded", "duplicate"):
         return Reply(200, {"status": result.status, "stage": result.stage})
     return _reply(_STATUS[result.status], result.message)
+
+
+def _record(services: Services, request: OutcomeRequest, as_of: datetime) -> OutcomeResult:
+    """Record in one unit of work; once more when a concurrent delivery of the same event (unique
+    key) or a concurrent stage change got there first: the second try sees what it did."""
+    for attempt in (1, 2):
+        try:
+            with unit_of_work(services.engine) as session:
+                return record_outcomes(session, [request], as_of, ACTOR)[0]
+        # psycopg's own error: on PostgreSQL the rows are written with COPY, under SQLAlchemy.
+        except (IntegrityError, psycopg.IntegrityError, LifecycleError):
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _reply(status: int, message: str) -> Reply:

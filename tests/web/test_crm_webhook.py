@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from leadrelay.db import unit_of_work
-from leadrelay.models import LeadEvent, SalesOutcome
+from leadrelay.models import Lead, LeadEvent, SalesOutcome
 from leadrelay.outcomes.crm_webhook import crm_signature
 from tests.factories import add_scored_lead, lead_by_email
 from tests.support.web import web_client
@@ -113,3 +113,27 @@ def test_an_unknown_lead_is_404_and_a_disallowed_move_is_409(client, engine):
 def test_a_body_over_the_cap_is_refused(client, engine):
     reply = post(client, won(reason="x" * 20_000))
     assert reply.status_code == 413 and counts(engine)[0] == 0
+
+
+def test_a_delivery_that_races_another_of_the_same_event_is_a_duplicate(client, engine, monkeypatch):
+    """Two deliveries of one event both find it new; the loser's insert hits the unique key and
+    its second try answers duplicate, never a 500."""
+    from leadrelay.outcomes import record
+
+    assert post(client, won("evt-race")).status_code == 200
+    real = record._recorded_keys
+    calls = []
+
+    def missed_the_first_time(session, keys):
+        calls.append(keys)
+        return set() if len(calls) == 1 else real(session, keys)
+
+    monkeypatch.setattr(record, "_recorded_keys", missed_the_first_time)
+    with unit_of_work(engine) as session:  # as if the other delivery had not moved the lead yet
+        session.execute(Lead.__table__.update().values(stage="sql"))
+    before = counts(engine)
+
+    reply = post(client, won("evt-race"))
+
+    assert (reply.status_code, reply.json()["status"]) == (200, "duplicate") and len(calls) == 2
+    assert counts(engine) == before
