@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from leadrelay.bulk import insert_rows, is_one_of
@@ -119,6 +119,11 @@ def _apply_wave(session: Session, wave: list[_Accepted], as_of: datetime, actor:
     # One lifecycle call per step: the first moves of every lead, then the second ones, ...
     for step in range(max(len(a.moves) for a in wave)):
         apply_transitions(session, [_transition(a, a.moves[step]) for a in wave if step < len(a.moves)], as_of, actor)
+    # Back in nurturing without an owner, as after a rejection (the account keeps its owner).
+    recycled = [a.lead_id for a in wave if a.moves[-1].to_stage == Stage.nurturing]
+    for start in range(0, len(recycled), _CHUNK):
+        session.execute(update(Lead).where(is_one_of(session, Lead.id, recycled[start:start + _CHUNK]))
+                        .values(owner_rep=None))
 
 
 def _transition(accepted: _Accepted, move: Move) -> Transition:

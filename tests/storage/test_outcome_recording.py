@@ -50,10 +50,10 @@ def test_won_from_sal_records_sql_then_won_with_who_and_why_and_ends_nurture(eng
 
 def test_lost_goes_back_to_nurturing_with_its_reason(engine):
     with unit_of_work(engine) as session:
-        lead = add_scored_lead(session, stage="sql")
+        lead = add_scored_lead(session, stage="sql", owner_rep="rita@seller.example")
         record_one(session, OutcomeRequest(lead.email, "lost", AS_OF, reason="Went with a competitor"), AS_OF, "cli")
 
-    assert lead_by_email(engine).stage == "nurturing"
+    assert (lead_by_email(engine).stage, lead_by_email(engine).owner_rep) == ("nurturing", None)
     assert [m[:2] for m in stage_moves(engine, lead.id)] == [("sql", "lost"), ("lost", "nurturing")]
     assert [(e.reason, e.status) for e in enrollments_of(engine, lead.id)] == [("lost:went-with-a-competitor", "active")]
 
