@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     form_secret: SecretStr | None = None
     # 1: refuse unsigned form posts (401), for deployments where only servers post forms.
     form_require_signature: bool = False
+    # Shared secret for `POST /webhooks/crm` (outcomes from a CRM): each post is signed with
+    # HMAC-SHA256 over "<X-Leadrelay-Timestamp>.<raw body>"; unset: every CRM post is refused.
+    crm_webhook_secret: SecretStr | None = None
 
     def rules_dir(self) -> Path:
         """Where the YAML rules live: the setting, else ./config if it has them, else the bundled ones."""

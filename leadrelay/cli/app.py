@@ -62,13 +62,19 @@ def import_(
     source: Optional[str] = typer.Option(None, "--source", help="Source for rows without one (default: file name)."),
     list_kind: str = typer.Option("internal", "--list", help="internal or external list."),
     activity: bool = typer.Option(False, "--activity", help="The file is web activity (email,kind,occurred_at[,source,id]), not leads."),
+    outcomes: bool = typer.Option(False, "--outcomes", help="The file is sales outcomes (email,outcome,occurred_at[,amount,reason,external_id]), as a CRM exports them."),
 ) -> None:
-    """Load leads (or, with --activity, web activity) from a CSV file; bad rows go to quarantine."""
+    """Load leads (or web activity, or sales outcomes) from a CSV file; bad rows go to quarantine."""
     from leadrelay.intake.importer import import_csv
 
     if list_kind not in ("internal", "external"):
         raise UsageError(f"--list must be internal or external, not '{list_kind}'.")
+    if activity and outcomes:
+        raise UsageError("--activity and --outcomes cannot be used together; a file is one or the other.")
     found = _ready_services()
+    if outcomes:
+        _import_outcomes(file, found.engine)
+        return
     if activity:
         from leadrelay.engagement.activity_import import import_activity
 
@@ -287,6 +293,39 @@ def handoff_reassign(
         raise NotFound(str(exc)) from None
     typer.echo(f"reassigned to {opened.rep_email}, due {opened.due_at.isoformat()}; both reps are emailed "
                "when the outbox is sent.")
+
+
+def _import_outcomes(file: Path, engine) -> None:
+    from leadrelay.outcomes.csv_import import import_outcomes
+
+    counts = import_outcomes(file, engine, _as_of(None))
+    typer.echo(f"{counts.recorded} outcomes recorded, {counts.duplicates} duplicates skipped, "
+               f"{counts.quarantined} quarantined (see `leadrelay quarantine`).")
+
+
+@app.command()
+@plain_errors
+def outcome(
+    name: str = typer.Argument(..., metavar="OUTCOME", help="sql, won, lost or disqualified"),
+    email: str = typer.Argument(..., help="The lead's email."),
+    amount: Optional[str] = typer.Option(None, "--amount", help="The deal's amount, e.g. 12500 or 12500.00."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why (lost: e.g. price; disqualified: bad-timing, no-budget and no-authority recycle to nurture)."),
+    rep: Optional[str] = typer.Option(None, "--rep", help="The rep who says so (recorded as the actor)."),
+    as_of: Optional[str] = AsOf,
+) -> None:
+    """What became of a lead, from sales: sql, won, lost or disqualified."""
+    from leadrelay.outcomes.commands import OutcomeUsageError, parse_arguments, record_from_command_line
+    from leadrelay.outcomes.rules import OutcomeError
+
+    try:
+        parse_arguments(name, amount, reason)  # a wrong argument is exit 2 before the database is opened
+        found = _ready_services()
+        result = record_from_command_line(found.engine, name, email, amount, reason, rep, _as_of(as_of))
+    except OutcomeUsageError as exc:
+        raise UsageError(str(exc)) from None
+    except OutcomeError as exc:
+        raise NotFound(str(exc)) from None
+    typer.echo(f"{email.strip().lower()}: {name.strip().lower()} recorded; {result.message}")
 
 
 def main() -> None:

@@ -90,6 +90,8 @@ def print_funnel(report: dict[str, Any]) -> None:
     _console.print(table)
     sla = report["sla"]
     _console.print(f"SLA: {sla['met']} met, {sla['breached']} breached, {sla['open']} open")
+    if report.get("won_amount"):
+        _console.print(f"won amount: {report['won_amount']:,.2f}")
     by_source = Table(title="by source", title_justify="left")
     by_source.add_column("source")
     for stage in report["stages"]:

@@ -22,6 +22,7 @@ from leadrelay.wiring import build_services, use_services
 from leadrelay.handoff.answers import answer_handoff
 from leadrelay.engagement.sendgrid_events import apply_events
 from leadrelay.models import Handoff, InboundLead, Lead, OutboxEmail, Stage
+from leadrelay.outcomes.record import OutcomeRequest, record_outcomes
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)  # a Monday morning
 DAYS = 21
@@ -46,6 +47,7 @@ def run_demo(directory: Path, lead_count: int, seed: int, console: Console) -> N
     wired = build_services(settings)
     upgrade_schema(wired.engine)
     rng = random.Random(seed)
+    outcome_rng = random.Random(seed + 1)  # its own stream: the rest of the demo draws as before
     leads = sample_leads(lead_count, seed)
     first_wave, later = leads[: lead_count * 2 // 3], leads[lead_count * 2 // 3 :]
 
@@ -62,6 +64,7 @@ def run_demo(directory: Path, lead_count: int, seed: int, console: Console) -> N
             result = pipeline(as_of=as_of)
             with unit_of_work(wired.engine) as session:
                 answers = _rep_answers(session, rng, as_of + timedelta(hours=2, minutes=30))
+                deals = _sales_outcomes(session, outcome_rng, as_of + timedelta(hours=3))
             breaches = sla(as_of=as_of + timedelta(hours=9))["breaches"]
             # Nurture runs in the European morning and the American one, so windows open for both.
             nurtured = sum(nurture(as_of=as_of + timedelta(hours=h))["email"].get("sent", 0) for h in (1, 13))
@@ -73,7 +76,8 @@ def run_demo(directory: Path, lead_count: int, seed: int, console: Console) -> N
                           f"{result['handoff'].get('claimed', 0)} handed off; {answers['accept']} accepted, "
                           f"{answers['reject']} rejected; {_breach_summary(breaches)}; {nurtured} nurture emails, "
                           f"{reactions['click']} clicks, {reactions['unsubscribe']} unsubscribes, "
-                          f"{reactions['bounce']} bounces; {back} back to sales after nurture")
+                          f"{reactions['bounce']} bounces; {back} back to sales after nurture; "
+                          f"{deals['sql']} SQL, {deals['won']} won, {deals['lost']} lost")
 
         with unit_of_work(wired.engine) as session:
             report = funnel_report(session)
@@ -98,6 +102,27 @@ def _rep_answers(session, rng: random.Random, as_of: datetime) -> dict[str, int]
                        actor=f"rep:{handoff.rep_email} (demo)")
         answered[decision] += 1
     return answered
+
+
+def _sales_outcomes(session, rng: random.Random, as_of: datetime) -> dict[str, int]:
+    """Sales says what became of accepted leads, as a CRM would: after two days most accepted
+    leads are qualified (SQL); after three more, deals are won (with an amount) or lost."""
+    rows = session.execute(select(Lead.email, Lead.stage).where(
+        Lead.stage.in_([Stage.sal.value, Stage.sql.value]), Lead.updated_at <= as_of - timedelta(days=2))
+        .order_by(Lead.id)).all()
+    requests = []
+    for email, stage in rows:
+        roll = rng.random()
+        if stage == Stage.sal and roll < 0.6:
+            requests.append(OutcomeRequest(email, "sql", as_of))
+        elif stage == Stage.sql and roll < 0.4:
+            requests.append(OutcomeRequest(email, "won", as_of, amount_cents=rng.randrange(5_000, 90_000) * 100))
+        elif stage == Stage.sql and roll < 0.7:
+            requests.append(OutcomeRequest(email, "lost", as_of, reason=rng.choice(["price", "competitor", "no decision"])))
+    done = {"sql": 0, "won": 0, "lost": 0}
+    for request, result in zip(requests, record_outcomes(session, requests, as_of, actor="crm (demo)")):
+        done[request.outcome] += result.status == "recorded"
+    return done
 
 
 def _recipients_react(session, rng: random.Random, since: datetime, as_of: datetime) -> dict[str, int]:

@@ -47,7 +47,7 @@ def choose_track(reason: str, lead: Mapping[str, Any], sequences: SequencesConfi
     industry = (lead.get("industry") or "").strip().lower()
     for track in sequences.tracks.values():
         entry = track.entry
-        if entry is None or reason not in entry.reasons:
+        if entry is None or not entry.takes(reason):
             continue
         if entry.personas and persona not in entry.personas:
             continue

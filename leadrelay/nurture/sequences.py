@@ -22,8 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from leadrelay.handoff.answers import REJECT_REASONS
 from leadrelay.nurture.send_window import SendWindow, WaitText
 
-# Every reason an enrollment can carry (set by the pipeline, rep feedback and the SLA flow).
-ENTRY_REASONS: tuple[str, ...] = ("unqualified", "sla-breached", *(f"rejected:{code}" for code in REJECT_REASONS))
+# Every reason an enrollment can carry (set by the pipeline, rep feedback and the SLA flow), and
+# the families sales outcomes use: `lost` takes every `lost:<reason>`, `disqualified` every
+# `disqualified:<reason>` (leadrelay.outcomes.rules).
+REASON_FAMILIES: tuple[str, ...] = ("lost", "disqualified")
+ENTRY_REASONS: tuple[str, ...] = ("unqualified", "sla-breached", *(f"rejected:{code}" for code in REJECT_REASONS),
+                                  *REASON_FAMILIES)
 # What a track may lead to when its last step is sent: another track's name, or "cold".
 COLD = "cold"
 # Lead fields a subject line may name, e.g. "{first_name}, a guide for {company}".
@@ -47,6 +51,12 @@ class Entry(_Strict):
     reasons: list[str] = Field(min_length=1)
     personas: list[str] = Field(default_factory=list)
     industries: list[str] = Field(default_factory=list)
+
+    def takes(self, reason: str) -> bool:
+        """Whether a lead entering nurture for `reason` may take this track (a family such as
+        `lost` takes every `lost:<reason>`)."""
+        family = reason.split(":", 1)[0]
+        return reason in self.reasons or (family in REASON_FAMILIES and family in self.reasons)
 
     @field_validator("reasons")
     @classmethod

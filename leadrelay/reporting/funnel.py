@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select
 from sqlmodel import Session
 
-from leadrelay.models import Handoff, Lead, LeadEvent, Stage
+from leadrelay.models import Handoff, Lead, LeadEvent, SalesOutcome, Stage
 
 FUNNEL = ("contacts", "leads", Stage.mql.value, Stage.sal.value, Stage.sql.value, Stage.won.value)
 
@@ -54,7 +54,16 @@ def funnel_report(session: Session, since: datetime | None = None, until: dateti
         "sla": sla_summary(session, cohort),
         "by_source": {source: {"stages": counts, "conversion": conversion(counts)} for source, counts in sorted(per_source.items())},
         "current": current,
+        "won_amount": won_amount(session, cohort),
     }
+
+
+def won_amount(session: Session, cohort) -> float:
+    """The sum of the amounts recorded with `won` outcomes (leadrelay.outcomes), in currency units."""
+    cents = session.scalar(select(func.coalesce(func.sum(SalesOutcome.amount_cents), 0))
+                           .join(Lead, Lead.id == SalesOutcome.lead_id)
+                           .where(cohort, SalesOutcome.outcome == Stage.won.value))
+    return int(cents or 0) / 100
 
 
 def conversion(stages: dict[str, int]) -> dict[str, float | None]:
@@ -93,7 +102,8 @@ def funnel_markdown(report: dict[str, Any], as_of: datetime) -> str:
         lines.append(f"| {stage} | {count} | {'' if rate is None else f'{rate:.0%}'} |")
         previous = stage
     sla = report["sla"]
-    lines += ["", f"SLA: {sla['met']} met, {sla['breached']} breached, {sla['open']} open", "",
+    lines += ["", f"SLA: {sla['met']} met, {sla['breached']} breached, {sla['open']} open",
+              f"Won amount: {report.get('won_amount', 0):,.2f}", "",
               "| source | " + " | ".join(report["stages"]) + " |", "| --- |" + " ---: |" * len(report["stages"])]
     for source, data in report["by_source"].items():
         # Source names come from input files: keep them from breaking the table.

@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from leadrelay.web.rate_limit import RateLimiter
 from leadrelay.web import form_routes, handoff_routes, health_routes, sendgrid_routes, unsubscribe_routes
 from leadrelay.web import reassign_routes
+from leadrelay.web import crm_routes, outcome_routes
 from leadrelay.web.errors import install_error_pages
 from leadrelay.wiring import Services, services as wired_services
 
@@ -29,6 +30,8 @@ def create_app(services: Services | None = None) -> FastAPI:
                    form_routes.router):
         app.include_router(router)
     app.include_router(reassign_routes.router)
+    app.include_router(crm_routes.router)
+    app.include_router(outcome_routes.router)
     install_error_pages(app)
 
     @app.middleware("http")

@@ -20,6 +20,7 @@ from leadrelay.handoff.answers import (
 )
 from leadrelay.lead_view import display_name, lead_profile
 from leadrelay.links.secret import HandoffLink, link_secret, read_handoff_link
+from leadrelay.web.outcome_view import is_accepted_by, outcome_page
 from leadrelay.web.pages import Page
 from leadrelay.wiring import Services
 from leadrelay.models import Handoff, Lead
@@ -32,8 +33,13 @@ def handoff_page(services: Services, token: str, action: str | None, as_of: date
     """
     with unit_of_work(services.engine) as session:
         link = _verified_link(session, services, token, as_of)
-        handoff = _answerable_handoff(session, link)
-        context = _page_context(session, handoff, token)
+        handoff = session.get(Handoff, link.handoff_id)
+        accepted = handoff is not None and is_accepted_by(handoff, link.rep_email)
+        context = {} if accepted else _page_context(session, _answerable_handoff(session, link), token)
+    if accepted:
+        # Once accepted, the same link is where the rep says what became of the lead.
+        return outcome_page(services, token, as_of, notice="You already accepted this lead; say here what became of it.",
+                            form_action=f"{token}/outcome")
     context["action"] = action if action in ("accept", "reject") else None
     return Page("handoff.html", context)
 
@@ -52,7 +58,7 @@ def answer_page(
             context.update(action="reject" if decision == "reject" else None, error=str(problem),
                            chosen_reason=reason or "", note=note or "")
             return Page("handoff.html", context, status=422)
-    return Page("answered.html", {"outcome": outcome})
+    return Page("answered.html", {"outcome": outcome, "token": token})
 
 
 def _verified_link(session: Session, services: Services, token: str, as_of: datetime) -> HandoffLink:

@@ -113,3 +113,44 @@ def test_a_rep_rejects_a_lead_with_a_reason(live_server, browser):
 
     assert page.locator("#stage").inner_text() == "nurturing"
     assert lead_by_email(engine).stage == "nurturing"
+
+
+def test_after_accepting_a_rep_records_qualified_then_won_from_the_same_link(live_server, browser):
+    base_url, engine = live_server
+    _, handoff_id = seed_handoff(engine)
+    accept_url, _ = links_for(handoff_id, base_url=base_url)
+    page = browser.new_page()
+    page.goto(accept_url)
+    page.locator("#accept").click()
+    page.locator("#record-outcome").click()  # the confirmation's link to the outcome forms
+
+    page.locator("#sql").click()
+    page.locator("#confirmation").wait_for()
+    assert page.locator("#stage").inner_text() == "sql"
+
+    page.goto(accept_url)  # days later, from the email: the link now opens the outcome forms
+    page.locator("#amount").fill("48000")
+    page.locator("#won").click()
+    page.locator("#confirmation").wait_for()
+
+    assert page.locator("#stage").inner_text() == "won"
+    assert page.locator("#no-choices").is_visible()
+    assert lead_by_email(engine).stage == "won"
+
+
+def test_lost_asks_for_a_reason_in_the_browser_before_posting(live_server, browser):
+    base_url, engine = live_server
+    _, handoff_id = seed_handoff(engine)
+    accept_url, _ = links_for(handoff_id, base_url=base_url)
+    page = browser.new_page()
+    page.goto(accept_url)
+    page.locator("#accept").click()
+    page.goto(accept_url)
+
+    page.locator("#lost").click()  # the reason field is required: nothing is posted
+    assert lead_by_email(engine).stage == "sal"
+    page.locator("#lost-reason").fill("went with a competitor")
+    page.locator("#lost").click()
+    page.locator("#confirmation").wait_for()
+
+    assert page.locator("#stage").inner_text() == "nurturing"

@@ -153,9 +153,13 @@ def test_a_second_answer_gets_a_polite_409(client, db):
     accept, _ = links_for(handoff_id)
     client.post(token_path(accept), data={"decision": "accept"})
 
-    for page in (client.post(token_path(accept), data={"decision": "accept"}), client.get(path_of(accept))):
-        assert page.status_code == 409
-        assert "You already accepted this lead." in page.text
+    page = client.post(token_path(accept), data={"decision": "accept"})
+    assert page.status_code == 409
+    assert "You already accepted this lead." in page.text
+    # The link itself now opens the outcome page (qualified, won, lost), saying it was accepted.
+    page = client.get(path_of(accept))
+    assert page.status_code == 200
+    assert "You already accepted this lead" in page.text and 'id="sql-form"' in page.text
 
 
 def test_a_reassigned_handoff_gets_a_polite_409(client, db):
