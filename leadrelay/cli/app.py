@@ -261,6 +261,42 @@ def demo(
         run_demo(directory, leads, seed, cli_output.console())
 
 
+@app.command()
+@plain_errors
+def rescore(as_of: Optional[str] = AsOf) -> None:
+    """Apply the current config (and decay) to every lead, in batches; after a crash, run it again
+    and it resumes after the last finished batch."""
+    from leadrelay.cli.rescore_output import rescore_lines
+    from leadrelay.clock import now
+    from leadrelay.scoring.rescore import rescore_all
+
+    moment = _as_of(as_of) if as_of else None
+    found = _ready_services()
+    with cli_output.progress("rescoring") as advance:
+        summary = rescore_all(found.engine, found.rules.scoring, "full", moment, now(), found.settings.batch_size,
+                              "cli:rescore", on_progress=advance)
+    for line in rescore_lines(summary):
+        typer.echo(line)
+
+
+@app.command()
+@plain_errors
+def simulate(
+    config: Path = typer.Option(..., "--config", help="A config directory to try (scoring.yaml, reps.yaml, ...)."),
+    as_of: Optional[str] = AsOf,
+    as_json: bool = typer.Option(False, "--json", help="Stable JSON output."),
+) -> None:
+    """What another config would change on today's leads (tiers, MQLs, reps, biggest movers); writes nothing."""
+    from leadrelay.cli.rescore_output import print_simulation
+    from leadrelay.scoring.simulate import load_other_config, simulate as run_simulation
+
+    moment = _as_of(as_of)
+    other = load_other_config(config)
+    found = _ready_services()
+    report = run_simulation(found.engine, found.rules, other, moment, found.settings.batch_size, str(config))
+    cli_output.emit(report, as_json, print_simulation)
+
+
 def main() -> None:
     # Prefect's telemetry heartbeat fights our runs for its SQLite file and adds nothing here.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -13,8 +13,8 @@ from leadrelay.db import unit_of_work
 from leadrelay.models import Handoff, Lead, LeadEvent, RescoreRun
 from leadrelay.scoring import rescore as rescore_module
 from leadrelay.scoring.rescore import rescore_all, rescore_next_batch, start_or_resume
-from leadrelay.scoring.score import score_lead
-from tests.factories import REPO, T0, add_engagement, add_handoff, add_lead, enrollments_of, events_of
+from tests.factories import REPO, T0, add_handoff, enrollments_of, events_of
+from tests.support.scored_leads import scored_lead
 
 RULES = load_rules(REPO / "config").scoring
 THEN = T0 - timedelta(days=60)
@@ -22,17 +22,7 @@ VP_WITH_BUDGET = dict(title="VP Sales", budget_usd=60000)  # fit 18 + 20 = 38
 
 
 def scored(session, email, stage, events=(), **facts):
-    """A lead scored at THEN with the shipped rules (stored as the pipeline stores it), with its
-    engagement events, at `stage` and not waiting to be scored."""
-    lead = add_lead(session, email, at=THEN, stage=stage, needs_scoring=False, **facts)
-    for kind, days_before in events:
-        add_engagement(session, lead, kind, THEN - timedelta(days=days_before))
-    score = score_lead({**facts, "email": email, "stage": stage}, [(k, THEN - timedelta(days=d)) for k, d in events],
-                       RULES, THEN)
-    lead.fit_score, lead.engagement_score, lead.score_total = score.fit, score.engagement, score.total
-    lead.tier, lead.score_breakdown, lead.scored_at = score.tier, list(score.breakdown), THEN
-    session.flush()
-    return lead
+    return scored_lead(session, email, stage, RULES, THEN, events, **facts)
 
 
 def seed(engine):
