@@ -15,7 +15,8 @@ def rescore_lines(summary: RunSummary) -> list[str]:
     when = summary.as_of.isoformat().replace("+00:00", "Z")
     lines = []
     if summary.resumed:
-        lines.append(f"resumed the unfinished rescore at {when} after lead id {summary.resumed_after}.")
+        lines.append(f"resumed the unfinished rescore at {when} after lead id {summary.resumed_after} "
+                     f"({summary.run_totals['claimed']:,} leads in all, {summary.run_totals['written']:,} changed).")
     lines.append(f"rescored {totals['claimed']:,} leads as of {when}: {totals['written']:,} changed "
                  f"({totals['tier_changed']:,} changed tier), {totals['to_mql']:,} became MQLs, "
                  f"{totals['to_nurturing']:,} went back to nurturing, {totals['kept_by_handoff']:,} below the "

@@ -153,7 +153,8 @@ class RunSummary:
     as_of: datetime
     resumed: bool
     resumed_after: int  # the checkpoint it resumed after (0 for a new run)
-    totals: Counter
+    totals: Counter  # what this call did
+    run_totals: Counter = field(default_factory=Counter)  # what the run did in all, resumed parts included
 
 
 def rescore_all(engine, rules: ScoringRules, mode: str, as_of: datetime | None, now: datetime, batch_size: int,
@@ -168,8 +169,9 @@ def rescore_all(engine, rules: ScoringRules, mode: str, as_of: datetime | None, 
     while True:
         with unit_of_work(engine) as session:
             result = rescore_next_batch(session, summary.run_id, rules, batch_size, actor)
-        if not result.claimed:
-            return summary
+            if not result.claimed:
+                summary.run_totals = Counter(session.get(RescoreRun, summary.run_id).counts)
+                return summary
         summary.totals.update(result.counts())
         done += result.claimed
         if on_progress:

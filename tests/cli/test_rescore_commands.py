@@ -141,3 +141,19 @@ def test_rescore_applies_decay_and_a_second_run_changes_nothing(workdir):
 
     again = run("rescore", "--as-of", AS_OF)
     assert again.exit_code == 0 and ": 0 changed" in again.output
+
+
+def test_rescore_after_a_crash_says_it_resumed_and_finishes_the_run(workdir):
+    from leadrelay.scoring.rescore import rescore_next_batch, start_or_resume
+
+    seed(workdir)
+    engine = engine_for(f"sqlite:///{workdir / 'leadrelay.db'}")
+    with unit_of_work(engine) as session:  # the first batch of a run that then died
+        run_id = start_or_resume(session, "full", RULES, T0, T0)[0].id
+    with unit_of_work(engine) as session:
+        first = rescore_next_batch(session, run_id, RULES, 1, "cli:rescore")
+    result = run("rescore", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert f"resumed the unfinished rescore at 2026-11-02T09:00:00Z after lead id {first.lead_ids[0]} " \
+           "(3 leads in all, 3 changed)." in result.output
+    assert "rescored 2 leads as of" in result.output
