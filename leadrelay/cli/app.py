@@ -83,7 +83,7 @@ def import_(
 
 @app.command()
 @plain_errors
-def run(flow: str = typer.Argument(..., help="pipeline, send, nurture, sla, engagement or report"), as_of: Optional[str] = AsOf) -> None:
+def run(flow: str = typer.Argument(..., help="pipeline, send, nurture, sla, engagement, report or rescore"), as_of: Optional[str] = AsOf) -> None:
     """Run one flow once."""
     from leadrelay.flows import registry
 
