@@ -25,8 +25,9 @@ from leadrelay.bulk import is_one_of, update_rows
 from leadrelay.db import claim, unit_of_work
 from leadrelay.history import append_history, history_row
 from leadrelay.lifecycle import Transition, apply_transitions
-from leadrelay.models import Handoff, Lead, RescoreRun
-from leadrelay.scoring.rescore_decision import DECAY, FINAL_STAGES, MODES, NURTURE_REASON, history_detail, rescore_decision
+from leadrelay.models import Handoff, Lead, NurtureEnrollment, RescoreRun, Stage
+from leadrelay.scoring.rescore_decision import (DECAY, FINAL_STAGES, MODES, NURTURE_REASON, history_detail,
+                                               nurtured_for_score, rescore_decision)
 from leadrelay.scoring.score import ScoringRules, score_lead
 from leadrelay.scoring.score_store import SCORED_COLUMNS, engagement_by_lead
 
@@ -97,6 +98,16 @@ def open_handoff_leads(session: Session, lead_ids: list[int]) -> set[int]:
                                                              Handoff.status == "open")))
 
 
+def latest_nurture_reasons(session: Session, leads: list[dict]) -> dict[int, str]:
+    """The reason of the latest nurture enrollment of each nurtured lead among `leads` (one query)."""
+    ids = [lead["id"] for lead in leads if lead["stage"] == Stage.nurturing]
+    if not ids:
+        return {}
+    rows = session.execute(select(NurtureEnrollment.lead_id, NurtureEnrollment.reason)
+                           .where(is_one_of(session, NurtureEnrollment.lead_id, ids)).order_by(NurtureEnrollment.id))
+    return dict(rows.all())  # ordered by id: the latest enrollment's reason wins
+
+
 def rescore_next_batch(session: Session, run_id: int, rules: ScoringRules, limit: int, actor: str,
                        flow_run_id: str | None = None) -> BatchResult:
     """Rescore the run's next batch of up to `limit` leads and move its checkpoint past them, in
@@ -117,11 +128,13 @@ def rescore_next_batch(session: Session, run_id: int, rules: ScoringRules, limit
     ids = [lead["id"] for lead in leads]
     events = engagement_by_lead(session, ids, run.as_of)
     held = open_handoff_leads(session, ids)
+    reasons = latest_nurture_reasons(session, leads)
     threshold = rules.mql_threshold
     updates, history, moves = [], [], []
     for lead in leads:
         score = score_lead(lead, events.get(lead["id"], ()), rules, run.as_of)
-        rescored = rescore_decision(lead, score, threshold, lead["id"] in held, run.mode)
+        rescored = rescore_decision(lead, score, threshold, lead["id"] in held, run.mode,
+                                    nurtured_for_score(reasons.get(lead["id"])))
         if rescored is None:
             continue
         updates.append({"id": lead["id"], "fit_score": score.fit, "engagement_score": score.engagement,

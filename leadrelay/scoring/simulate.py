@@ -26,8 +26,8 @@ from leadrelay.handoff.routing import RepLoad, RouteDecision, route_batch
 from leadrelay.lead_view import FACT_FIELDS, rule_view
 from leadrelay.models import Account, Lead
 from leadrelay.models.types import Stage
-from leadrelay.scoring.rescore import RESCORE_COLUMNS, open_handoff_leads
-from leadrelay.scoring.rescore_decision import FINAL_STAGES
+from leadrelay.scoring.rescore import RESCORE_COLUMNS, latest_nurture_reasons, open_handoff_leads
+from leadrelay.scoring.rescore_decision import FINAL_STAGES, nurtured_for_score
 from leadrelay.scoring.score import Score, score_lead
 from leadrelay.scoring.score_store import engagement_by_lead
 from leadrelay.scoring.simulation_summary import SimulationSummary
@@ -122,10 +122,12 @@ def _simulate_batch(session: Session, leads: list[dict[str, Any]], other: Rules,
     ids = [lead["id"] for lead in leads]
     events = engagement_by_lead(session, ids, as_of)
     held = open_handoff_leads(session, ids)
+    reasons = latest_nurture_reasons(session, leads)
     new_mqls = []
     for lead in leads:
         score = score_lead(lead, events.get(lead["id"], ()), other.scoring, as_of)
-        if summary.add_lead(lead, score, lead["id"] in held) == Stage.mql:
+        for_score = nurtured_for_score(reasons.get(lead["id"]))
+        if summary.add_lead(lead, score, lead["id"] in held, for_score) == Stage.mql:
             new_mqls.append(routing_view(lead, score))
     if not new_mqls:
         return

@@ -46,15 +46,18 @@ class SimulationSummary:
         self._movers: list[tuple[int, int, int, dict[str, Any]]] = []  # min-heap of (|change|, -id, n, mover)
         self._sequence = itertools.count()
 
-    def add_lead(self, lead: Mapping[str, Any], score: Score, has_open_handoff: bool) -> Stage | None:
-        """Count one lead; returns the stage it would move to (None when it stays)."""
+    def add_lead(self, lead: Mapping[str, Any], score: Score, has_open_handoff: bool,
+                 nurtured_for_score: bool = True) -> Stage | None:
+        """Count one lead; returns the stage it would move to (None when it stays).
+        `nurtured_for_score` is False for a nurtured lead that sales sent back (see rescore_decision)."""
         self.leads += 1
         old_total = lead["score_total"] or 0
         if old_total != score.total or list(score.breakdown) != list(lead["score_breakdown"] or []):
             self.score_changed += 1
         if lead["tier"] != score.tier:
             self.tier_moves[f"{lead['tier']}->{score.tier}"] += 1
-        move, kept = stage_after_rescore(lead["stage"], score, self.new_threshold, has_open_handoff)
+        move, kept = stage_after_rescore(lead["stage"], score, self.new_threshold, has_open_handoff, old_total,
+                                         nurtured_for_score)
         if lead["stage"] == Stage.mql and (kept or move is not None):
             self.stopped_mql += 1
             self.kept_by_open_handoff += kept

@@ -172,3 +172,20 @@ def test_a_lower_threshold_makes_nurtured_leads_mqls(engine):
     assert lead_row(engine, ids["steady"]).stage == "mql"
     assert lead_row(engine, ids["nurtured"]).stage == "nurturing"
     assert summary.totals["to_mql"] == 1
+
+
+def test_a_lead_a_rep_rejected_is_not_handed_back_for_still_scoring_over_the_threshold(engine):
+    from leadrelay.models import NurtureEnrollment
+
+    with unit_of_work(engine) as session:
+        # hot yesterday (38 fit + a fresh demo request), rejected by a rep for bad timing
+        rejected = scored_lead(session, "rej@x.example", "nurturing", RULES, T0 - timedelta(days=1),
+                               [("demo_request", 0)], **VP_WITH_BUDGET)
+        session.add(NurtureEnrollment(lead_id=rejected.id, reason="rejected:bad-timing", entered_at=T0,
+                                      next_due_at=T0))
+        lead_id = rejected.id
+    summary = rescore_all(engine, RULES, "full", T0, T0, batch_size=100, actor="cli:rescore")
+    lead = lead_row(engine, lead_id)
+    assert (lead.stage, lead.score_total, lead.tier) == ("nurturing", 67, "hot")
+    assert [e.kind for e in events_of(engine, lead_id)] == ["rescored"]
+    assert summary.totals["to_mql"] == 0

@@ -119,3 +119,19 @@ def test_routing_batch_by_batch_hands_out_what_one_batch_would():
     routing = SimulatedRouting(rules, loads, {}, AS_OF)
     batched = [d.rep_email for start in range(0, len(views), 5) for d in routing.route(views[start:start + 5])]
     assert batched == at_once
+
+
+def test_a_lead_sales_sent_back_to_nurture_is_not_handed_back_for_still_being_over_the_threshold():
+    from leadrelay.scoring.rescore_decision import nurtured_for_score
+
+    rejected = nurtured_for_score("rejected:bad-timing")
+    assert not rejected and nurtured_for_score("unqualified") and nurtured_for_score(None)
+    # rejected at 75, decayed to 70 overnight: still over 60, but it did nothing new
+    assert stage_after_rescore("nurturing", score(70, "hot"), THRESHOLD, False, 75, rejected) == (None, False)
+    assert rescore_decision(lead(total=75, tier="hot"), score(70, "hot"), THRESHOLD, False, DECAY, rejected) is None
+    # a rise across the threshold (new rules) returns it, as new engagement would
+    move, _ = stage_after_rescore("nurturing", score(65, "hot"), THRESHOLD, False, 55, rejected)
+    assert move[0].value == "mql"
+    # nurtured for its score, over a lowered threshold: an MQL
+    move, _ = stage_after_rescore("nurturing", score(55, "warm"), 50, False, 55, True)
+    assert move[0].value == "mql"
