@@ -89,7 +89,7 @@ def import_(
 
 @app.command()
 @plain_errors
-def run(flow: str = typer.Argument(..., help="pipeline, send, nurture, sla, engagement or report"), as_of: Optional[str] = AsOf) -> None:
+def run(flow: str = typer.Argument(..., help="pipeline, send, nurture, sla, engagement, report or rescore"), as_of: Optional[str] = AsOf) -> None:
     """Run one flow once."""
     from leadrelay.flows import registry
 
@@ -305,6 +305,24 @@ def _import_outcomes(file: Path, engine) -> None:
 
 @app.command()
 @plain_errors
+def rescore(as_of: Optional[str] = AsOf) -> None:
+    """Apply the current config (and decay) to every lead, in batches; after a crash, run it again
+    and it resumes after the last finished batch."""
+    from leadrelay.cli.rescore_output import rescore_lines
+    from leadrelay.clock import now
+    from leadrelay.scoring.rescore import rescore_all
+
+    moment = _as_of(as_of) if as_of else None
+    found = _ready_services()
+    with cli_output.progress("rescoring") as advance:
+        summary = rescore_all(found.engine, found.rules.scoring, "full", moment, now(), found.settings.batch_size,
+                              "cli:rescore", on_progress=advance)
+    for line in rescore_lines(summary):
+        typer.echo(line)
+
+
+@app.command()
+@plain_errors
 def outcome(
     name: str = typer.Argument(..., metavar="OUTCOME", help="sql, won, lost or disqualified"),
     email: str = typer.Argument(..., help="The lead's email."),
@@ -326,6 +344,24 @@ def outcome(
     except OutcomeError as exc:
         raise NotFound(str(exc)) from None
     typer.echo(f"{email.strip().lower()}: {name.strip().lower()} recorded; {result.message}")
+
+
+@app.command()
+@plain_errors
+def simulate(
+    config: Path = typer.Option(..., "--config", help="A config directory to try (scoring.yaml, reps.yaml, ...)."),
+    as_of: Optional[str] = AsOf,
+    as_json: bool = typer.Option(False, "--json", help="Stable JSON output."),
+) -> None:
+    """What another config would change on today's leads (tiers, MQLs, reps, biggest movers); writes nothing."""
+    from leadrelay.cli.rescore_output import print_simulation
+    from leadrelay.scoring.simulate import load_other_config, simulate as run_simulation
+
+    moment = _as_of(as_of)
+    other = load_other_config(config)
+    found = _ready_services()
+    report = run_simulation(found.engine, found.rules, other, moment, found.settings.batch_size, str(config))
+    cli_output.emit(report, as_json, print_simulation)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from leadrelay.orchestration.events import SLA_BREACHED
 
-FLOW_NAMES = ["pipeline", "nurture", "sla", "engagement", "report"]
+FLOW_NAMES = ["pipeline", "nurture", "sla", "engagement", "report", "rescore"]
 SLA_AUTOMATION = "leadrelay: SLA breached"
 FAILED_RUN_AUTOMATION = "leadrelay: flow run failed or crashed"
 

@@ -12,8 +12,25 @@ from typing import Any, Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from leadrelay.lead_fields import TRUTHY, as_number, field_value, is_blank
+from leadrelay.lead_fields import ATTRIBUTES_PREFIX, TRUTHY, as_number, field_value, is_blank
+from leadrelay.lead_view import FACT_FIELDS
 from leadrelay.models.types import Stage
+
+# What a scoring rule's `field` may name: the lead's own fields as scoring reads them (see
+# score_store.SCORED_COLUMNS), or `attributes.<column>` for any other CSV column. A closed list
+# turns a typo such as `field: titel` into a config error instead of a rule that never matches.
+SCORING_FIELDS: tuple[str, ...] = tuple(name for name in FACT_FIELDS if name != "attributes") + ("list_kind",)
+
+
+def unknown_field_problem(name: str) -> str | None:
+    """Why `name` cannot be read by a scoring rule (one clause), or None when it can."""
+    if name.startswith(ATTRIBUTES_PREFIX):
+        return None if name[len(ATTRIBUTES_PREFIX):].strip() else \
+            "'attributes.' needs a column after the dot, e.g. 'attributes.segment'"
+    if name in SCORING_FIELDS:
+        return None
+    return (f"unknown field {name!r}; known fields are {', '.join(sorted(SCORING_FIELDS))}, "
+            f"or 'attributes.<column>' for another CSV column")
 
 
 class Condition(BaseModel):
@@ -92,6 +109,11 @@ class FitRule(BaseModel):
     def _has_conditions(self) -> "FitRule":
         if not self.when and not self.any_of:
             raise ValueError("a rule needs `when` or `any_of` conditions")
+        # Checked here rather than on the condition, so the error names the rule by its text.
+        for condition in (*self.when, *self.any_of):
+            problem = unknown_field_problem(condition.field)
+            if problem:
+                raise ValueError(f"rule {self.rule!r}: {problem}")
         return self
 
     def matches(self, lead: Mapping[str, Any]) -> bool:

@@ -17,7 +17,7 @@ from tests.support.real_prefect import BIN, HOT_LEAD_CSV, PrefectApi, command_en
 pytestmark = pytest.mark.prefect_server
 
 DEPLOYMENTS = {"leadrelay-pipeline", "leadrelay-send", "leadrelay-nurture", "leadrelay-sla", "leadrelay-engagement",
-               "leadrelay-report"}
+               "leadrelay-report", "leadrelay-rescore"}
 
 
 @pytest.fixture(scope="module")
