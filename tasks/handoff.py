@@ -33,17 +33,19 @@ def handoff_context(session: Session, actor: str) -> HandoffContext:
 
 
 @task(name="hand-off-batch", cache_policy=NO_CACHE)
-def hand_off_batch(as_of: datetime, batch_size: int, actor: str = "flow:pipeline") -> dict[str, int]:
-    """Route one batch of new MQLs to reps, with deadlines and queued notifications.
-    `actor` is who the history names (the flow that runs it). `claimed` counts the handoffs opened:
-    a lead nobody can take stays an MQL, so counting it would make the flow claim it forever."""
+def hand_off_batch(as_of: datetime, batch_size: int, actor: str = "flow:pipeline",
+                   after: int | None = None) -> dict[str, int]:
+    """Route one batch of new MQLs (ids above `after`, if given) to reps, with deadlines and queued
+    notifications; returns counts and `after` for the next batch. `actor` is who the history names.
+    A lead nobody can take stays an MQL: the next batch starts after it, so a run does not claim it
+    forever, and the next run tries it again."""
     with unit_of_work(services().engine) as session:
-        outcome = hand_off_new_mqls(session, handoff_context(session, actor), as_of, batch_size)
+        outcome = hand_off_new_mqls(session, handoff_context(session, actor), as_of, batch_size, after)
     opened = outcome.handed_off
     emit_for_leads(HANDOFF_CREATED, handoff_created_payloads(opened))
     log_batch("hand-off batch", {"claimed": outcome.claimed, "handed_off": len(opened),
                                  "no_rep": outcome.claimed - len(opened)}, [h.lead_id for h in opened])
-    return {"claimed": len(opened), "handed_off": len(opened)}
+    return {"claimed": outcome.claimed, "handed_off": len(opened), "after": outcome.last_lead_id or after}
 
 
 @task(name="enforce-sla-batch", cache_policy=NO_CACHE)

@@ -30,15 +30,17 @@ def intake_inbound_batch(as_of: datetime, batch_size: int) -> dict[str, int]:
 
 
 @task(name="score-lead-batch", cache_policy=NO_CACHE)
-def score_lead_batch(as_of: datetime, batch_size: int, actor: str = "flow:pipeline") -> dict[str, int]:
-    """Score one batch of new or changed leads and move their stages; returns counts.
-    `actor` is who the history names (the flow that runs it)."""
+def score_lead_batch(as_of: datetime, batch_size: int, actor: str = "flow:pipeline",
+                     after: int | None = None) -> dict[str, int]:
+    """Score one batch of new or changed leads (with an id above `after`, if given) and move their
+    stages; returns counts and `after` for the next batch. `actor` is who the history names."""
     rules = services().rules.scoring
     with unit_of_work(services().engine) as session:
-        outcome = score_next_batch(session, rules, as_of, batch_size, actor, current_flow_run_id())
+        outcome = score_next_batch(session, rules, as_of, batch_size, actor, current_flow_run_id(), after)
     log_batch("scoring batch", {"scored": outcome.claimed, "to_MQL": outcome.stages[Stage.mql],
                                 "to_nurturing": outcome.stages[Stage.nurturing]}, outcome.lead_ids)
-    return {"claimed": outcome.claimed, **{f"to_{stage}": n for stage, n in outcome.stages.items()}}
+    return {"claimed": outcome.claimed, **{f"to_{stage}": n for stage, n in outcome.stages.items()},
+            "after": max(outcome.lead_ids, default=after)}
 
 
 @task(name="more-inbound-waiting", cache_policy=NO_CACHE)

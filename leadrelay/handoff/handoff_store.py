@@ -58,11 +58,13 @@ class HandedOff:
 class HandoffOutcome:
     claimed: int = 0  # MQLs claimed, including those nobody could take
     handed_off: list[HandedOff] = field(default_factory=list)
+    last_lead_id: int | None = None  # the highest id claimed: where the next batch starts
 
 
 def claim_new_mqls(session: Session, limit: int, rules: Rules | None = None,
-                   as_of: datetime | None = None) -> list[Lead]:
-    """MQLs with no open handoff, locked for this transaction (skipping others' rows on PostgreSQL).
+                   as_of: datetime | None = None, after: int | None = None) -> list[Lead]:
+    """MQLs with no open handoff (in id order, above `after` if given), locked for this transaction
+    (skipping others' rows on PostgreSQL).
     With `rules` and `as_of`, MQLs whose last rejection is still cooling down are not claimed at all
     (they wait as MQLs, so a batch never claims them again and again)."""
     # OFFSET 0 keeps the check a per-lead probe of ix_handoff_open_lead: flattened into an anti-join,
@@ -73,6 +75,8 @@ def claim_new_mqls(session: Session, limit: int, rules: Rules | None = None,
     query = select(Lead).where(Lead.stage == Stage.mql, ~open_handoff)
     if rules is not None and as_of is not None:
         query = query.where(~cooling_down(rules.routing.rejections, as_of))
+    if after is not None:
+        query = query.where(Lead.id > after)
     query = query.order_by(Lead.id).limit(limit)
     leads = list(session.scalars(claim(session, query, of=Lead)))
     if not leads:
@@ -213,11 +217,13 @@ def _accounts(session: Session, leads: list[Lead]) -> dict[int, Account]:
     return {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids)))} if ids else {}
 
 
-def hand_off_new_mqls(session: Session, ctx: HandoffContext, as_of: datetime, limit: int) -> HandoffOutcome:
-    """Claim up to `limit` MQLs without a handoff and hand them off; returns how many were claimed and
-    the handoffs opened. A lead nobody can take stays an MQL and is claimed again by the next batch,
-    so a caller looping until nothing is left must stop on no handoffs, not on no claims."""
-    leads = claim_new_mqls(session, limit, ctx.rules, as_of)
+def hand_off_new_mqls(session: Session, ctx: HandoffContext, as_of: datetime, limit: int,
+                      after: int | None = None) -> HandoffOutcome:
+    """Claim up to `limit` MQLs without a handoff (ids above `after`, if given) and hand them off;
+    returns the leads claimed and the handoffs opened. A lead nobody can take stays an MQL and is
+    claimed again, so a caller looping until nothing is left must pass `after` on (or stop on no
+    handoffs, not on no claims)."""
+    leads = claim_new_mqls(session, limit, ctx.rules, as_of, after)
     # Leads rejected before: the rep the reason rules out is skipped, and the email says what happened.
     rejections = last_rejections(session, [lead.id for lead in leads])
     rules = ctx.rules.routing.rejections
@@ -226,8 +232,8 @@ def hand_off_new_mqls(session: Session, ctx: HandoffContext, as_of: datetime, li
     earlier = [earlier_rejection(rejections[lead.id], lead, did.get(lead.id), rules,
                                  _rep_name(ctx, rejections[lead.id].rep_email), as_of)
                if lead.id in rejections else None for lead in leads]
-    return HandoffOutcome(claimed=len(leads), handed_off=hand_off(session, leads, ctx, as_of, excludes=excludes,
-                                                                  earlier=earlier))
+    return HandoffOutcome(claimed=len(leads), last_lead_id=max((lead.id for lead in leads), default=None),
+                          handed_off=hand_off(session, leads, ctx, as_of, excludes=excludes, earlier=earlier))
 
 
 def _rep_name(ctx: HandoffContext, email: str) -> str:

@@ -30,10 +30,13 @@ class BatchOutcome:
     lead_ids: list[int] = field(default_factory=list)  # every lead scored
 
 
-def claim_leads_to_score(session: Session, limit: int) -> list[dict]:
-    """Up to `limit` leads waiting to be scored, locked for this transaction (skipping rows another
-    worker holds, on PostgreSQL)."""
-    query = select(*SCORED_COLUMNS).where(Lead.needs_scoring.is_(True)).order_by(Lead.id).limit(limit)
+def claim_leads_to_score(session: Session, limit: int, after: int | None = None) -> list[dict]:
+    """Up to `limit` leads waiting to be scored (in id order, above `after` if given), locked for
+    this transaction (skipping rows another worker holds, on PostgreSQL)."""
+    query = select(*SCORED_COLUMNS).where(Lead.needs_scoring.is_(True))
+    if after is not None:
+        query = query.where(Lead.id > after)
+    query = query.order_by(Lead.id).limit(limit)
     result = session.execute(claim(session, query))
     names = tuple(result.keys())
     return [dict(zip(names, row)) for row in result]
@@ -52,10 +55,10 @@ def engagement_by_lead(session: Session, lead_ids: list[int], as_of: datetime) -
 
 
 def score_next_batch(session: Session, rules: ScoringRules, as_of: datetime, limit: int, actor: str,
-                     flow_run_id: str | None = None) -> BatchOutcome:
+                     flow_run_id: str | None = None, after: int | None = None) -> BatchOutcome:
     """Score one claimed batch, move stages (new -> mql or nurturing, nurturing -> mql) and record
     every change in history; the caller's unit of work commits it all as one."""
-    leads = claim_leads_to_score(session, limit)
+    leads = claim_leads_to_score(session, limit, after)
     outcome = BatchOutcome(claimed=len(leads), lead_ids=[lead["id"] for lead in leads])
     if not leads:
         return outcome

@@ -73,3 +73,13 @@ def test_the_hand_off_claim_probes_each_leads_open_handoff_whatever_the_statisti
 
     assert claimed == [f"lead{i}@example.com" for i in range(200, 250)]
     assert "Index Cond: (lead_id = lead.id)" in plan, plan
+
+
+def test_claims_walk_forward_from_the_last_id_a_run_claimed(engine):
+    with Session(engine) as session:
+        waiting = [add_lead(session, f"new{i}@example.com").id for i in range(4)]
+        mqls = [add_lead(session, f"mql{i}@example.com", stage="mql").id for i in range(4)]
+        session.commit()
+        assert [lead["id"] for lead in claim_leads_to_score(session, 10, after=waiting[1])] == waiting[2:] + mqls
+        assert [lead.id for lead in claim_new_mqls(session, 2, after=mqls[0])] == mqls[1:3]
+        session.rollback()
