@@ -2,12 +2,12 @@
 from leadrelay.models.history import EngagementEvent, LeadEvent
 from leadrelay.models.intake import InboundLead, QuarantineEntry
 from leadrelay.models.lead import LIMITS, Account, Lead
-from leadrelay.models.messaging import AppSecret, NurtureEnrollment, OutboxEmail, Suppression
+from leadrelay.models.messaging import AppSecret, NurtureEnrollment, OutboxEmail, SoftBounce, Suppression
 from leadrelay.models.sales import Handoff, RepState
 from leadrelay.models.types import EmailStatus, EnrollmentStatus, HandoffStatus, OutboxStatus, Stage, Tier
 
 __all__ = [
     "Account", "AppSecret", "EmailStatus", "EngagementEvent", "EnrollmentStatus", "Handoff", "HandoffStatus",
     "InboundLead", "LIMITS", "Lead", "LeadEvent", "NurtureEnrollment", "OutboxEmail",
-    "OutboxStatus", "QuarantineEntry", "RepState", "Stage", "Suppression", "Tier",
+    "OutboxStatus", "QuarantineEntry", "RepState", "SoftBounce", "Stage", "Suppression", "Tier",
 ]
