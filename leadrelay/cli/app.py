@@ -261,6 +261,15 @@ def demo(
         run_demo(directory, leads, seed, cli_output.console())
 
 
+@app.command()
+@plain_errors
+def erase(email: str = typer.Argument(..., help="The person's email address."), as_of: Optional[str] = AsOf) -> None:
+    """Delete a person's data; keep an anonymised tombstone so the funnel counts stay right."""
+    from leadrelay.privacy.cli import erase_from_command_line
+
+    typer.echo(erase_from_command_line(_ready_services().engine, email, _as_of(as_of)))
+
+
 def main() -> None:
     # Prefect's telemetry heartbeat fights our runs for its SQLite file and adds nothing here.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -22,7 +22,7 @@ from leadrelay.email.outbox import Queued, enqueue_many
 from leadrelay.email.rendering import HandoffNotice, Sender, rep_notification_later
 from leadrelay.handoff.routing import RepLoad, RouteDecision, route_batch
 from leadrelay.handoff.sla import sla_due_at
-from leadrelay.models import Account, Handoff, Lead, RepState, Stage
+from leadrelay.models import Account, EmailStatus, Handoff, Lead, RepState, Stage
 
 # Links stay valid a while after the deadline: a late answer is still an answer (and counted late).
 LINK_VALIDITY = timedelta(days=14)
@@ -61,7 +61,9 @@ class HandoffOutcome:
 def claim_new_mqls(session: Session, limit: int) -> list[Lead]:
     """MQLs with no open handoff, locked for this transaction (skipping others' rows on PostgreSQL)."""
     open_handoff = exists().where(Handoff.lead_id == Lead.id, Handoff.status == "open")
-    query = select(Lead).where(Lead.stage == Stage.mql, ~open_handoff).order_by(Lead.id).limit(limit)
+    # An erased lead (`leadrelay erase`) keeps its stage for the counts but is never handed off again.
+    query = (select(Lead).where(Lead.stage == Stage.mql, ~open_handoff, Lead.email_status != EmailStatus.erased)
+             .order_by(Lead.id).limit(limit))
     leads = list(session.scalars(claim(session, query, of=Lead)))
     if not leads:
         return leads
