@@ -50,7 +50,7 @@ def weekly_lines(weeks: Sequence[dict], series: Sequence[str], width: int = 640,
     Returns {"width", "height", "plot": {left, top, right, bottom}, "lines": [{name, colour,
     points, dots}], "ticks": [{x, label}] (at most 8 week labels), "top_value"}.
     """
-    left, top, right, bottom = 40, 10, width - 10, height - 30
+    left, top, right, bottom = 40, 10, width - 30, height - 30  # room for the last week's label
     top_value = max((week.get(name, 0) for week in weeks for name in series), default=0) or 1
     step = (right - left) / max(len(weeks) - 1, 1)
 

@@ -16,7 +16,7 @@ from enum import Enum
 
 from leadrelay.config.settings import Settings
 from leadrelay.db import unit_of_work
-from leadrelay.reporting.charts import horizontal_bars, weekly_lines
+from leadrelay.reporting.charts import PALETTE, horizontal_bars, weekly_lines
 from leadrelay.reporting.funnel import FUNNEL, funnel_report
 from leadrelay.web.pages import Page, message_page
 from leadrelay.wiring import Services
@@ -69,7 +69,9 @@ def report_page(services: Services, since: datetime | None, until: datetime | No
         "since": since,
         "until": until,
         "funnel_chart": horizontal_bars(list(stages.items()), notes=notes),
-        "weekly_chart": weekly_lines(report["weekly"], ["contacts", *FUNNEL[2:]]),
+        # Each stage keeps its funnel bar's colour in the trend (there is no `leads` line).
+        "weekly_chart": weekly_lines(report["weekly"], ["contacts", *FUNNEL[2:]],
+                                     colours=[PALETTE[0], *PALETTE[2:len(FUNNEL)]]),
         "weekly_series": ["contacts", *FUNNEL[2:]],
         "sla_chart": horizontal_bars([("met", sla["met"]), ("breached", sla["breached"]), ("open", sla["open"])],
                                      colours=("#1f9d8a", "#c0392b", "#7b8794")),
