@@ -267,7 +267,7 @@ def erase(email: str = typer.Argument(..., help="The person's email address."), 
     """Delete a person's data; keep an anonymised tombstone so the funnel counts stay right."""
     from leadrelay.privacy.cli import erase_from_command_line
 
-    typer.echo(erase_from_command_line(_ready_services().engine, email, _as_of(as_of)))
+    typer.echo(erase_from_command_line(_ready_services(), email, _as_of(as_of)))
 
 
 def main() -> None:

@@ -76,6 +76,8 @@ class Erasure:
     form_submissions: int = 0
     suppressions: int = 0
     soft_bounces: int = 0
+    # The idempotency keys of the emails emptied here: the outbox backend's .eml copies to delete.
+    email_keys: tuple[str, ...] = ()
 
 
 def placeholder_for(lead_id: int) -> str:
@@ -107,16 +109,18 @@ def erase_person(session: Session, email: str, as_of: datetime, actor: str) -> E
         "suppressions": session.execute(delete(Suppression).where(Suppression.email == address)).rowcount,
         "soft_bounces": session.execute(delete(SoftBounce).where(SoftBounce.email == address)).rowcount,
     }
-    outbox_to_address = _scrub_outbox(session, None, address)
+    keys: list[str] = []
+    outbox_to_address = _scrub_outbox(session, None, address, keys)
     if lead is None:
         if not any(counts.values()) and not outbox_to_address:
             raise NothingToErase("no lead or stored input has that email address; nothing was erased.")
-        return Erasure(lead_id=None, placeholder=None, outbox_emails=outbox_to_address, **counts)
+        return Erasure(lead_id=None, placeholder=None, outbox_emails=outbox_to_address, email_keys=tuple(keys),
+                       **counts)
     placeholder = placeholder_for(lead.id)
     _tombstone(lead, placeholder, as_of)
     session.flush()
-    outbox = _scrub_outbox(session, lead.id, address, placeholder) + outbox_to_address
-    outbox += _redact_other_emails(session, lead.id, address, _full_name(lead_names=names))
+    outbox = _scrub_outbox(session, lead.id, address, keys, placeholder) + outbox_to_address
+    outbox += _redact_other_emails(session, lead.id, address, _full_name(lead_names=names), keys)
     engagement = session.execute(update(EngagementEvent).where(EngagementEvent.lead_id == lead.id)
                                  .values(detail={})).rowcount
     session.execute(update(Handoff).where(Handoff.lead_id == lead.id, Handoff.status == HandoffStatus.open)
@@ -126,7 +130,7 @@ def erase_person(session: Session, email: str, as_of: datetime, actor: str) -> E
     exit_enrollments(session, [lead.id], ERASED, as_of, actor)
     append_history(session, [history_row(lead.id, ERASED, actor, as_of, {"request": "erasure"})])
     return Erasure(lead_id=lead.id, placeholder=placeholder, history_events=history, outbox_emails=outbox,
-                   engagement_events=engagement, **counts)
+                   engagement_events=engagement, email_keys=tuple(sorted(set(keys))), **counts)
 
 
 def _full_name(lead_names: list[str]) -> str | None:
@@ -135,7 +139,8 @@ def _full_name(lead_names: list[str]) -> str | None:
     return max(full, key=len) if full else None
 
 
-def _redact_other_emails(session: Session, lead_id: int, address: str, full_name: str | None) -> int:
+def _redact_other_emails(session: Session, lead_id: int, address: str, full_name: str | None,
+                         keys: list[str]) -> int:
     """Other leads' emails that show this person (a rep notification lists the buying team): the
     person's entry leaves their render context, and the address and full name are blanked in what
     was already rendered. Returns how many rows changed."""
@@ -144,6 +149,7 @@ def _redact_other_emails(session: Session, lead_id: int, address: str, full_name
     mentions = or_(*(func.lower(c).contains(n, autoescape=True) for c in columns for n in needles))
     rows = list(session.scalars(select(OutboxEmail).where(OutboxEmail.lead_id.is_distinct_from(lead_id), mentions)))
     for row in rows:
+        keys.append(row.idempotency_key)
         row.subject, row.html, row.text = (_blank(v, needles) for v in (row.subject, row.html, row.text))
         row.render_context = _without_person(row.render_context, address, needles)
     session.flush()
@@ -188,12 +194,14 @@ def _delete_matching(session: Session, model: Any, columns: list[Any], address: 
     return session.execute(delete(model).where(matches).execution_options(synchronize_session=False)).rowcount
 
 
-def _scrub_outbox(session: Session, lead_id: int | None, address: str, placeholder: str = "erased@invalid") -> int:
+def _scrub_outbox(session: Session, lead_id: int | None, address: str, keys: list[str],
+                  placeholder: str = "erased@invalid") -> int:
     """Empty the contents of the lead's emails (or, without a lead, of emails to the address);
     the ones not sent yet are cancelled. Returns how many rows were touched."""
     about = OutboxEmail.lead_id == lead_id if lead_id is not None else func.lower(OutboxEmail.to_email) == address
     rows = list(session.scalars(select(OutboxEmail).where(about)))
     for row in rows:
+        keys.append(row.idempotency_key)
         row.subject, row.html, row.text, row.headers, row.render_context, row.last_error = "", "", "", {}, None, None
         if row.to_email.strip().lower() == address:
             row.to_email, row.to_name = placeholder, ""
