@@ -103,6 +103,7 @@ def erase_person(session: Session, email: str, as_of: datetime, actor: str) -> E
     address = check_address(email)
     lead = session.scalars(select(Lead).where(Lead.email == address).with_for_update()).first()
     names = _names(lead) if lead else []
+    full_name = " ".join(p.strip() for p in (lead.first_name, lead.last_name) if p and p.strip()).lower() if lead else ""
     counts = {
         "quarantined": _delete_matching(session, QuarantineEntry, [QuarantineEntry.raw, QuarantineEntry.reason], address),
         "form_submissions": _delete_matching(session, InboundLead, [cast(InboundLead.payload, Text)], address),
@@ -120,7 +121,7 @@ def erase_person(session: Session, email: str, as_of: datetime, actor: str) -> E
     _tombstone(lead, placeholder, as_of)
     session.flush()
     outbox = _scrub_outbox(session, lead.id, address, keys, placeholder) + outbox_to_address
-    outbox += _redact_other_emails(session, lead.id, address, _full_name(lead_names=names), keys)
+    outbox += _redact_other_emails(session, lead.id, address, full_name if " " in full_name else None, keys)
     engagement = session.execute(update(EngagementEvent).where(EngagementEvent.lead_id == lead.id)
                                  .values(detail={})).rowcount
     session.execute(update(Handoff).where(Handoff.lead_id == lead.id, Handoff.status == HandoffStatus.open)
@@ -133,17 +134,12 @@ def erase_person(session: Session, email: str, as_of: datetime, actor: str) -> E
                    engagement_events=engagement, email_keys=tuple(sorted(set(keys))), **counts)
 
 
-def _full_name(lead_names: list[str]) -> str | None:
-    """The longest of the personal strings that is a name of two words or more ("carla boss")."""
-    full = [n for n in lead_names if " " in n and not n.startswith("+")]
-    return max(full, key=len) if full else None
-
-
 def _redact_other_emails(session: Session, lead_id: int, address: str, full_name: str | None,
                          keys: list[str]) -> int:
     """Other leads' emails that show this person (a rep notification lists the buying team): the
-    person's entry leaves their render context, and the address and full name are blanked in what
-    was already rendered. Returns how many rows changed."""
+    person's entry leaves their render context, and the address and full name (first and last, so
+    a common first name alone never blanks someone else's text) are blanked in what was already
+    rendered. Returns how many rows changed."""
     needles = [address] + ([full_name] if full_name else [])
     columns = [OutboxEmail.subject, OutboxEmail.html, OutboxEmail.text, cast(OutboxEmail.render_context, Text)]
     mentions = or_(*(func.lower(c).contains(n, autoescape=True) for c in columns for n in needles))

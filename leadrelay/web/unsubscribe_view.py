@@ -19,6 +19,7 @@ from leadrelay.wiring import Services
 UNSUBSCRIBED = "You are unsubscribed. You will get no more marketing email from us at this address."
 EXPIRED = "This unsubscribe link has expired; please use the link in a more recent email from us."
 RESUBSCRIBED = "You are subscribed again. Thank you: we recorded your consent, and our emails will reach you again."
+NOT_UNSUBSCRIBED = "This address is not unsubscribed, so there was nothing to change."
 RESUBSCRIBE_EXPIRED = "This re-subscribe link has expired; sign up again through one of our forms."
 
 
@@ -60,11 +61,13 @@ def resubscribed_page(services: Services, token: str, as_of: datetime) -> Page:
     """Undo the unsubscribe (consent recorded with time and source); refuse for a bounce or complaint."""
     try:
         with unit_of_work(services.engine) as session:
-            resubscribe(session, token, link_secret(session, services.settings), as_of)
+            outcome = resubscribe(session, token, link_secret(session, services.settings), as_of)
     except LinkExpired:
         return message_page("Link expired", RESUBSCRIBE_EXPIRED, 403)
     except NotResubscribable as refused:
         return message_page("Not possible", str(refused), 409)
+    if not outcome.changed:
+        return message_page("Nothing to change", NOT_UNSUBSCRIBED, 200)
     return message_page("Subscribed again", RESUBSCRIBED, 200)
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from leadrelay.db import unit_of_work
-from leadrelay.models import Suppression
+from leadrelay.models import Lead, Suppression
 from leadrelay.nurture.resubscribe import NotResubscribable, resubscribe, resubscribe_url
 from leadrelay.nurture.suppression import suppress
 from leadrelay.privacy.erase import erase_person
@@ -81,3 +81,8 @@ def test_an_erased_lead_is_never_re_subscribed(engine):
         with pytest.raises(NotResubscribable):
             resubscribe(session, token(placeholder), SECRET, BACK)
     assert lead_by_email(engine, placeholder).email_status == "erased"
+    # The link made before the erasure names the real address, which nothing holds any more.
+    with unit_of_work(engine) as session:
+        assert resubscribe(session, token(), SECRET, BACK).changed is False
+        assert session.scalars(select(Lead.email)).all() == [placeholder]
+    assert suppressions(engine) == []

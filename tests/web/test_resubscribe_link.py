@@ -56,6 +56,8 @@ def test_the_unsubscribe_confirmation_offers_a_signed_resubscribe_that_works(cli
     assert lead_by_email(engine, EMAIL).email_status == "ok" and suppressed(engine) == []
     assert [e.detail["source"] for e in events_of(engine, lead_id) if e.kind == "resubscribed"] == [
         "link:unsubscribe-page"]
+    again = client.post(path)
+    assert again.status_code == 200 and "nothing to change" in again.text
 
 
 @pytest.mark.parametrize("tamper", [
