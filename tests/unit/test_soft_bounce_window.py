@@ -40,3 +40,36 @@ def test_the_policy_is_read_from_config_with_defaults_and_limits():
     for bad in ({"suppress_after": 0}, {"within_days": 0}, {"within_days": "a month"}, {"after": 3}):
         with pytest.raises(ValidationError):
             SoftBounces(**bad)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("soft_bounces: {suppress_after: 0, within_days: 30}", "soft_bounces.suppress_after: Input should be greater than or equal to 1"),
+    ("soft_bounces: {suppress_after: 3, within_days: a month}", "soft_bounces.within_days: Input should be a valid integer"),
+    ("soft_bounces: {suppres_after: 3, within_days: 30}", "soft_bounces.suppres_after: unknown key (check its spelling)"),
+])
+def test_a_wrong_soft_bounce_setting_names_the_file_and_key(tmp_path, line, message):
+    import shutil
+
+    from leadrelay.config.rules import ConfigError, load_rules
+    from tests.factories import REPO
+
+    shutil.copytree(REPO / "config", tmp_path / "config", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    path = tmp_path / "config" / "sequences.yaml"
+    text = path.read_text()
+    assert "soft_bounces: {suppress_after: 3, within_days: 30}" in text
+    path.write_text(text.replace("soft_bounces: {suppress_after: 3, within_days: 30}", line))
+    with pytest.raises(ConfigError) as error:
+        load_rules(tmp_path / "config")
+    assert f"sequences.yaml: {message}" in str(error.value)
+
+
+def test_without_the_key_the_default_applies(tmp_path):
+    import shutil
+
+    from leadrelay.config.rules import load_rules
+    from tests.factories import REPO
+
+    shutil.copytree(REPO / "config", tmp_path / "config", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    path = tmp_path / "config" / "sequences.yaml"
+    path.write_text(path.read_text().replace("soft_bounces: {suppress_after: 3, within_days: 30}", ""))
+    assert load_rules(tmp_path / "config").sequences.soft_bounces == SoftBounces(suppress_after=3, within_days=30)
