@@ -111,7 +111,9 @@ def erase_person(session: Session, email: str, as_of: datetime, actor: str) -> E
         "soft_bounces": session.execute(delete(SoftBounce).where(SoftBounce.email == address)).rowcount,
     }
     keys: list[str] = []
-    outbox_to_address = _scrub_outbox(session, None, address, keys)
+    # The lead's own emails first (they take its placeholder); then any other email to the address.
+    own = _scrub_outbox(session, lead.id, address, keys, placeholder_for(lead.id)) if lead else 0
+    outbox_to_address = own + _scrub_outbox(session, None, address, keys)
     if lead is None:
         if not any(counts.values()) and not outbox_to_address:
             raise NothingToErase("no lead or stored input has that email address; nothing was erased.")
@@ -120,7 +122,7 @@ def erase_person(session: Session, email: str, as_of: datetime, actor: str) -> E
     placeholder = placeholder_for(lead.id)
     _tombstone(lead, placeholder, as_of)
     session.flush()
-    outbox = _scrub_outbox(session, lead.id, address, keys, placeholder) + outbox_to_address
+    outbox = outbox_to_address
     outbox += _redact_other_emails(session, lead.id, address, full_name if " " in full_name else None, keys)
     engagement = session.execute(update(EngagementEvent).where(EngagementEvent.lead_id == lead.id)
                                  .values(detail={})).rowcount

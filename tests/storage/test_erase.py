@@ -38,10 +38,11 @@ def the_persons_life(engine, tmp_path: Path) -> int:
     her, nurtured, clicking, soft-bouncing, filling a form, and a quarantined line; returns her id."""
     csv = tmp_path / "leads.csv"
     csv.write_text(
-        "email,first_name,last_name,title,company,company_size,budget_usd,timeframe_months,phone,need,demo_request,team\n"
-        f"{EMAIL.upper()},Carla,Boss,CEO,Acme,1500,250000,1,+49 30 1234567,Carla Boss needs a CRM,yes,Blue\n"
-        f"{OTHER},Otto,Other,CEO,Acme,1500,250000,1,,,yes,Red\n"
-        f"{EMAIL},Carla,Boss,{'x' * 300},Acme,,,,,,,\n", encoding="utf-8")  # title too long: quarantined
+        "email,first_name,last_name,title,company,company_size,budget_usd,timeframe_months,phone,need,demo_request,team,"
+        "consent,country\n"
+        f"{EMAIL.upper()},Carla,Boss,CEO,Acme,1500,250000,1,+49 30 1234567,Carla Boss needs a CRM,yes,Blue,yes,DE\n"
+        f"{OTHER},Otto,Other,CEO,Acme,1500,250000,1,,,yes,Red,yes,DE\n"
+        f"{EMAIL},Carla,Boss,{'x' * 300},Acme,,,,,,,,,\n", encoding="utf-8")  # title too long: quarantined
     import_csv(csv, T0, "fair", "internal", engine)
     handoff_ctx = HandoffContext(rules=RULES, secret=SECRET, base_url="http://links.test", sender=SENDER,
                                  actor="flow:pipeline")
@@ -118,6 +119,9 @@ def test_nothing_personal_is_left_anywhere_and_the_tombstone_keeps_the_counts(en
         unsent = session.scalars(select(OutboxEmail.status).where(OutboxEmail.lead_id == lead_id,
                                                                   OutboxEmail.status != "sent")).all()
         assert unsent and set(unsent) == {"cancelled"}
+        to_lead = session.scalars(select(OutboxEmail.to_email).where(OutboxEmail.lead_id == lead_id,
+                                                                     OutboxEmail.kind == "nurture")).all()
+        assert to_lead and set(to_lead) == {f"erased-{lead_id}@invalid"}
     assert after["stages"] == before["stages"] and after["by_source"] == before["by_source"]
     history = events_of(engine, lead_id)
     assert history[-1].kind == "erased" and history[-1].detail == {"request": "erasure"}
