@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # HMAC-SHA256 over "<X-Leadrelay-Timestamp>.<raw body>"; unset: every CRM post is refused.
     crm_webhook_secret: SecretStr | None = None
 
+    # `GET /report` (HTTP Basic): both must be set, else the page refuses everyone (403); never public by default.
+    report_user: str | None = Field(default=None, max_length=200)
+    report_password: SecretStr | None = None
+
     def rules_dir(self) -> Path:
         """Where the YAML rules live: the setting, else ./config if it has them, else the bundled ones."""
         if self.config_dir is not None:

@@ -84,3 +84,19 @@ class AppSecret(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=60)
     value: str = Field(max_length=200)
+
+
+class SoftBounce(SQLModel, table=True):
+    """A temporary delivery failure (SendGrid `blocked` bounce, `deferred`): counted, and the address
+    is suppressed only after enough of them in a window (sequences.yaml `soft_bounces`)."""
+
+    __tablename__ = "soft_bounce"
+    __table_args__ = (Index("ix_soft_bounce_email_at", "email", "occurred_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)
+    occurred_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # `blocked` or `deferred`: SendGrid's word for it (its SMTP text is not kept: it may quote the address).
+    kind: str = Field(max_length=40)
+    # One failure per message: SendGrid retries a deferred message and reports each try.
+    message_key: str | None = Field(default=None, max_length=200, unique=True)

@@ -71,6 +71,8 @@ class EmailStatus(StrEnum):
     unsubscribed = "unsubscribed"
     bounced = "bounced"
     complained = "complained"
+    # `leadrelay erase`: the person's data is gone; the row is an anonymised tombstone for the counts.
+    erased = "erased"
 
 
 class Tier(StrEnum):
@@ -85,6 +87,8 @@ class HandoffStatus(StrEnum):
     rejected = "rejected"
     reassigned = "reassigned"
     recycled = "recycled"
+    # Closed without an answer because the lead was erased on request.
+    withdrawn = "withdrawn"
 
 
 class EnrollmentStatus(StrEnum):
@@ -97,3 +101,5 @@ class OutboxStatus(StrEnum):
     pending = "pending"
     sent = "sent"
     failed = "failed"
+    # Never to be sent (the lead was erased); `outbox retry` leaves it alone.
+    cancelled = "cancelled"

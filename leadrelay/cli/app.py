@@ -364,6 +364,15 @@ def simulate(
     cli_output.emit(report, as_json, print_simulation)
 
 
+@app.command()
+@plain_errors
+def erase(email: str = typer.Argument(..., help="The person's email address."), as_of: Optional[str] = AsOf) -> None:
+    """Delete a person's data; keep an anonymised tombstone so the funnel counts stay right."""
+    from leadrelay.privacy.cli import erase_from_command_line
+
+    typer.echo(erase_from_command_line(_ready_services(), email, _as_of(as_of)))
+
+
 def main() -> None:
     # Prefect's telemetry heartbeat fights our runs for its SQLite file and adds nothing here.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -1,10 +1,15 @@
 """SendGrid's Event Webhook: checking a request's signature, and applying its batch of events.
 
 Mapping (everything else is counted as ignored):
-- `bounce`, `dropped`, `spamreport`, `unsubscribe`, `group_unsubscribe` -> `suppress` the address
-  (reason = the event name, source `sendgrid`), which sets the lead's email status (`bounced`,
-  `complained` or `unsubscribed`) and never its stage; a `bounce` of `type` `blocked` (a soft
-  bounce) is ignored, as it is not permanent;
+- at once: `bounce` (a hard bounce), `spamreport`, `unsubscribe`, `group_unsubscribe` ->
+  `suppress` the address (reason = the event name, source `sendgrid`), which sets the lead's email
+  status (`bounced`, `complained` or `unsubscribed`) and never its stage; `dropped` by its reason:
+  `Invalid` / `Bounced Address` (or none given) as a hard bounce, `Unsubscribed Address` as an
+  unsubscribe, `Spam Reporting Address` as a spam report, anything else (a quota, a bad SMTPAPI
+  header: not the address's fault) ignored;
+- soft bounces: a `bounce` of `type` `blocked` and a `deferred` delivery are counted once per
+  message (`nurture.soft_bounces`); the address is suppressed (reason `soft_bounce`) only when
+  sequences.yaml `soft_bounces` many fall within its window;
 - `open` -> engagement `email_open`, `click` -> `email_click`, stored with
   `external_id = sg_event_id`, so a redelivered event is stored once.
 
@@ -31,12 +36,19 @@ from sqlmodel import Session
 
 from leadrelay.email.kinds import REP_FACING
 from leadrelay.engagement.record import lead_ids_by_email, record_new_engagement
+from leadrelay.nurture.sequences import SoftBounces
+from leadrelay.nurture.soft_bounces import record_soft_bounces
 from leadrelay.nurture.suppression import normalise_email, suppress
 from leadrelay.text_safety import storable_fields
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 SUPPRESSING = frozenset({"bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe"})
+# Temporary failures: counted, and suppressing only after enough in a window.
+SOFT = frozenset({"blocked", "deferred"})
+# `dropped` events by their reason (lower-cased): the suppression reason they mean.
+DROPPED_REASONS = {"invalid": "dropped", "bounced address": "dropped", "": "dropped",
+                   "unsubscribed address": "unsubscribe", "spam reporting address": "spamreport"}
 ENGAGING = {"open": "email_open", "click": "email_click"}
 # Custom arg `kind` of emails sent to reps (see leadrelay.email.kinds): never a lead's engagement.
 REP_FACING_KINDS = REP_FACING
@@ -112,29 +124,37 @@ def parse_events(body: bytes) -> list[Any]:
     return [storable_fields(event) if isinstance(event, dict) else event for event in events]
 
 
-def apply_events(session: Session, events: list[Any], as_of: datetime) -> EventSummary:
-    """Apply a batch of SendGrid events in the caller's unit of work (see the module's mapping)."""
+def apply_events(session: Session, events: list[Any], as_of: datetime,
+                 soft_bounces: SoftBounces | None = None) -> EventSummary:
+    """Apply a batch of SendGrid events in the caller's unit of work (see the module's mapping);
+    `soft_bounces` is the policy for temporary failures (default: 3 within 30 days)."""
     summary = EventSummary()
     leads = lead_ids_by_email(session, [normalise_email(e["email"]) for e in events
                                          if isinstance(e, dict) and isinstance(e.get("email"), str)])
-    engagement, suppressions = [], []
+    engagement, suppressions, soft = [], [], []
     for event in events:
         kind = _relevant_kind(event)
         lead_id = leads.get(normalise_email(event["email"])) if kind else None
         if lead_id is None:
             summary.ignored += 1
+        elif kind in SOFT:
+            soft.append({"email": event["email"], "occurred_at": _occurred_at(event, as_of), "kind": kind,
+                         "message_key": _message_key(event)})
         elif kind in SUPPRESSING:
-            suppressions.append(event)
+            suppressions.append((event, kind))
         else:
             engagement.append(_engagement_row(event, lead_id, ENGAGING[kind], as_of))
-    for event in suppressions:
-        outcome = suppress(session, event["email"], reason=event["event"], source="sendgrid",
+    for event, reason in suppressions:
+        outcome = suppress(session, event["email"], reason=reason, source="sendgrid",
                            as_of=_occurred_at(event, as_of), actor=ACTOR,
                            detail={"sg_event_id": _text(event.get("sg_event_id"))})
         if outcome.newly_suppressed:
             summary.accepted += 1
         else:
             summary.duplicates += 1
+    counted = record_soft_bounces(session, soft, soft_bounces or SoftBounces(), ACTOR)
+    summary.accepted += counted.stored
+    summary.duplicates += counted.duplicates
     stored = record_new_engagement(session, engagement)
     summary.accepted += stored
     summary.duplicates += len(engagement) - stored
@@ -151,8 +171,22 @@ def _relevant_kind(event: Any) -> str | None:
     if name == "click" and "/unsubscribe/" in str(event.get("url") or ""):
         return None  # a tracked click on the unsubscribe link is not interest
     if name == "bounce" and event.get("type") == "blocked":
-        return None  # a soft bounce (the receiving server refused for now): the address may work later
+        return "blocked"  # a soft bounce (the receiving server refused for now): the address may work later
+    if name == "deferred":
+        return "deferred"
+    if name == "dropped":
+        return DROPPED_REASONS.get(_text(event.get("reason")).strip().lower())
     return name if name in SUPPRESSING or name in ENGAGING else None
+
+
+def _message_key(event: dict) -> str | None:
+    """One soft failure per message: SendGrid's message id (one per recipient's copy), else the
+    event's own id; None (every event counts) when it has neither."""
+    message = _text(event.get("sg_message_id")).strip()
+    if message:
+        return f"msg:{message}"
+    event_id = _text(event.get("sg_event_id")).strip()
+    return f"event:{event_id}" if event_id else None
 
 
 def _engagement_row(event: dict, lead_id: int, kind: str, as_of: datetime) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from leadrelay.handoff.cooldown import reps_to_avoid
 from leadrelay.handoff.rejection_store import cooling_down, earlier_rejection, engagement_since, last_rejections
 from leadrelay.handoff.routing import RepLoad, RouteDecision, route_batch
 from leadrelay.handoff.sla import sla_due_at
-from leadrelay.models import Account, Handoff, Lead, RepState, Stage
+from leadrelay.models import Account, EmailStatus, Handoff, Lead, RepState, Stage
 
 # Links stay valid a while after the deadline: a late answer is still an answer (and counted late).
 LINK_VALIDITY = timedelta(days=14)
@@ -72,7 +72,8 @@ def claim_new_mqls(session: Session, limit: int, rules: Rules | None = None,
     # (8.3 s for one claim at 100k leads, 10 ms with the probe).
     open_handoff = (select(Handoff.id).where(Handoff.lead_id == Lead.id, Handoff.status == "open")
                     .offset(0).correlate(Lead).exists())
-    query = select(Lead).where(Lead.stage == Stage.mql, ~open_handoff)
+    # An erased lead (`leadrelay erase`) keeps its stage for the counts but is never handed off again.
+    query = select(Lead).where(Lead.stage == Stage.mql, ~open_handoff, Lead.email_status != EmailStatus.erased)
     if rules is not None and as_of is not None:
         query = query.where(~cooling_down(rules.routing.rejections, as_of))
     if after is not None:

@@ -45,6 +45,15 @@ class FrequencyCap(_Strict):
     per_days: int = Field(ge=1)
 
 
+class SoftBounces(_Strict):
+    """Temporary delivery failures (SendGrid `blocked` bounces, `deferred`) suppress an address only
+    when `suppress_after` of them fall within `within_days` days; hard bounces, spam reports and
+    unsubscribes suppress at once."""
+
+    suppress_after: int = Field(default=3, ge=1, le=100)
+    within_days: int = Field(default=30, ge=1, le=3650)
+
+
 class Entry(_Strict):
     """Who a track is for: any of `reasons`, and (when given) a persona and an industry among these."""
 
@@ -127,6 +136,8 @@ class SequencesConfig(_Strict):
     # Persona name -> regular expression matched (case-insensitive) against the lead's title.
     personas: dict[str, str] = Field(default_factory=dict)
     tracks: dict[str, Track] = Field(min_length=1)
+    # Optional in the file: 3 soft bounces in 30 days when left out.
+    soft_bounces: SoftBounces = Field(default_factory=SoftBounces)
 
     @field_validator("personas")
     @classmethod

@@ -26,7 +26,7 @@ from leadrelay.history import append_history, history_row
 from leadrelay.models import EmailStatus, Handoff, HandoffStatus, Lead, Suppression
 
 # Why an address is suppressed (SendGrid's event names; `unsubscribed` from our own link) -> the
-# lead's email status. A soft `blocked` bounce never gets here (see engagement.sendgrid_events).
+# lead's email status. One soft bounce never gets here: nurture.soft_bounces counts them first.
 EMAIL_STATUS_FOR_REASON = MappingProxyType({
     "unsubscribed": EmailStatus.unsubscribed,
     "unsubscribe": EmailStatus.unsubscribed,
@@ -34,6 +34,8 @@ EMAIL_STATUS_FOR_REASON = MappingProxyType({
     "bounce": EmailStatus.bounced,
     "dropped": EmailStatus.bounced,
     "spamreport": EmailStatus.complained,
+    # N soft bounces within the configured window (see nurture.soft_bounces).
+    "soft_bounce": EmailStatus.bounced,
 })
 
 

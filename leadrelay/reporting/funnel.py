@@ -1,13 +1,18 @@
-"""The funnel report: how many leads reached each stage, conversion, SLA, by source."""
+"""The funnel report: how many leads reached each stage, conversion, SLA, by source, and the
+managers' breakdowns (by rep, by nurture track, rejection reasons, week by week).
+
+Every number is a handful of grouped queries over the cohort (leads created in [since, until)),
+never a query per lead, so `leadrelay funnel --json` and `GET /report` stay fast at any size and
+always show the same numbers."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, distinct, func, select
 from sqlmodel import Session
 
-from leadrelay.models import Handoff, Lead, LeadEvent, SalesOutcome, Stage
+from leadrelay.models import Handoff, HandoffStatus, Lead, LeadEvent, NurtureEnrollment, SalesOutcome, Stage
 
 FUNNEL = ("contacts", "leads", Stage.mql.value, Stage.sal.value, Stage.sql.value, Stage.won.value)
 
@@ -55,6 +60,10 @@ def funnel_report(session: Session, since: datetime | None = None, until: dateti
         "by_source": {source: {"stages": counts, "conversion": conversion(counts)} for source, counts in sorted(per_source.items())},
         "current": current,
         "won_amount": won_amount(session, cohort),
+        "by_rep": by_rep(session, cohort),
+        "by_track": by_track(session, cohort),
+        "rejections": rejection_reasons(session, cohort),
+        "weekly": weekly(session, cohort),
     }
 
 
@@ -84,6 +93,8 @@ def sla_summary(session: Session, cohort) -> dict[str, int]:
     )
     summary = {"met": 0, "breached": 0, "open": 0}
     for status, breached, count in rows:
+        if status == HandoffStatus.withdrawn:
+            continue  # the lead was erased before anyone answered: no SLA to judge
         if breached:
             summary["breached"] += count
         elif status == "open":
@@ -91,6 +102,89 @@ def sla_summary(session: Session, cohort) -> dict[str, int]:
         else:
             summary["met"] += count
     return summary
+
+
+def by_rep(session: Session, cohort) -> dict[str, dict[str, int]]:
+    """Per rep: handoffs received, accepted, rejected, still open, passed on (reassigned or
+    recycled after a breach), and SLA met / breached, as `sla_summary` counts them."""
+    reps: dict[str, dict[str, int]] = {}
+    for rep, status, breached, count in session.execute(
+        select(Handoff.rep_email, Handoff.status, Handoff.sla_breached, func.count())
+        .join(Lead, Lead.id == Handoff.lead_id).where(cohort)
+        .group_by(Handoff.rep_email, Handoff.status, Handoff.sla_breached)
+    ):
+        row = reps.setdefault(rep, dict.fromkeys(
+            ("handoffs", "accepted", "rejected", "open", "passed_on", "sla_met", "sla_breached"), 0))
+        row["handoffs"] += count
+        key = status if status in ("accepted", "rejected", "open") else "passed_on"
+        row[key] += count
+        if status == HandoffStatus.withdrawn:
+            continue
+        if breached:
+            row["sla_breached"] += count
+        elif status != HandoffStatus.open:
+            row["sla_met"] += count
+    return dict(sorted(reps.items()))
+
+
+def by_track(session: Session, cohort) -> dict[str, dict[str, int]]:
+    """Per nurture track: enrollments that entered it, still active, finished, and exited early."""
+    tracks: dict[str, dict[str, int]] = {}
+    for track, status, count in session.execute(
+        select(NurtureEnrollment.track, NurtureEnrollment.status, func.count())
+        .join(Lead, Lead.id == NurtureEnrollment.lead_id).where(cohort)
+        .group_by(NurtureEnrollment.track, NurtureEnrollment.status)
+    ):
+        row = tracks.setdefault(track or "(none)", {"entered": 0, "active": 0, "finished": 0, "exited": 0})
+        row["entered"] += count
+        if status in row:
+            row[status] += count
+    return dict(sorted(tracks.items()))
+
+
+def rejection_reasons(session: Session, cohort) -> dict[str, int]:
+    """How many handoffs reps rejected, per reason code (`rejected:<code>` on the handoff), most first."""
+    rows = session.execute(
+        select(Handoff.reason, func.count()).join(Lead, Lead.id == Handoff.lead_id)
+        .where(cohort, Handoff.status == HandoffStatus.rejected).group_by(Handoff.reason)
+    )
+    counts: dict[str, int] = {}
+    for reason, count in rows:
+        code = (reason or "").removeprefix("rejected:") or "unknown"
+        counts[code] = counts.get(code, 0) + count
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def weekly(session: Session, cohort) -> list[dict[str, Any]]:
+    """Week by week (weeks start on Monday, UTC), oldest first, with no gaps: contacts created that
+    week, and leads that reached each stage from MQL on that week (a lead counts once per stage a day)."""
+    weeks: dict[date, dict[str, int]] = {}
+
+    def bump(day: Any, stage: str, count: int) -> None:
+        start = _week_start(day)
+        weeks.setdefault(start, dict.fromkeys(FUNNEL[:1] + FUNNEL[2:], 0))[stage] += count
+
+    for day, count in session.execute(select(func.date(Lead.created_at), func.count()).where(cohort)
+                                      .group_by(func.date(Lead.created_at))):
+        bump(day, "contacts", count)
+    for day, stage, count in session.execute(
+        select(func.date(LeadEvent.at), LeadEvent.to_stage, func.count(distinct(LeadEvent.lead_id)))
+        .join(Lead, Lead.id == LeadEvent.lead_id).where(cohort, LeadEvent.to_stage.in_(FUNNEL[2:]))
+        .group_by(func.date(LeadEvent.at), LeadEvent.to_stage)
+    ):
+        bump(day, stage, count)
+    if not weeks:
+        return []
+    first, last = min(weeks), max(weeks)
+    filled = [first + timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
+    return [{"week": start.isoformat(), **weeks.get(start, dict.fromkeys(FUNNEL[:1] + FUNNEL[2:], 0))}
+            for start in filled]
+
+
+def _week_start(day: Any) -> date:
+    """The Monday of the week of `day` (SQLite's date() gives text, PostgreSQL's a date)."""
+    value = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+    return value - timedelta(days=value.weekday())
 
 
 def funnel_markdown(report: dict[str, Any], as_of: datetime) -> str:

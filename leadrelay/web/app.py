@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 
 from leadrelay.web.rate_limit import RateLimiter
-from leadrelay.web import form_routes, handoff_routes, health_routes, sendgrid_routes, unsubscribe_routes
+from leadrelay.web import form_routes, handoff_routes, health_routes, report_routes, sendgrid_routes, unsubscribe_routes
 from leadrelay.web import reassign_routes
 from leadrelay.web import crm_routes, outcome_routes
 from leadrelay.web.errors import install_error_pages
@@ -27,7 +27,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     # One limiter per app (per process): form posts per client IP, see `leadrelay.web.rate_limit`.
     app.state.form_limiter = RateLimiter(app.state.services.settings.form_rate_per_minute)
     for router in (health_routes.router, handoff_routes.router, unsubscribe_routes.router, sendgrid_routes.router,
-                   form_routes.router):
+                   form_routes.router, report_routes.router):
         app.include_router(router)
     app.include_router(reassign_routes.router)
     app.include_router(crm_routes.router)

@@ -35,5 +35,5 @@ def receive_events(services: Services, body: bytes, signature: str | None, times
     except MalformedEvents as problem:
         return Reply(400, {"error": str(problem)})
     with unit_of_work(services.engine) as session:
-        summary = apply_events(session, events, as_of)
+        summary = apply_events(session, events, as_of, services.rules.sequences.soft_bounces)
     return Reply(200, summary.as_dict())

@@ -110,3 +110,63 @@ def test_commands_before_init_say_what_to_do(workdir):
     result = run("lead", "show", "a@b.com")
     assert result.exit_code == 1
     assert "run `leadrelay init` first" in result.output
+
+
+def test_erase_removes_the_person_and_says_what_it_did(workdir):
+    (workdir / "leads.csv").write_text("email,first_name,last_name\ncarla@acme.com,Carla,Boss\n")
+    run("init")
+    run("import", "leads.csv")
+
+    result = run("erase", "Carla@Acme.com")
+
+    assert result.exit_code == 0, result.output
+    assert "erased: lead 1 is now the anonymised tombstone erased-1@invalid" in result.output
+    assert "carla" not in result.output.lower()
+    assert run("lead", "show", "carla@acme.com").exit_code == 1
+    tomb = json.loads(run("lead", "show", "erased-1@invalid", "--json").stdout)
+    assert (tomb["first_name"], tomb["email_status"], tomb["source"]) == (None, "erased", "leads")
+    assert json.loads(run("funnel", "--json").stdout)["stages"]["contacts"] == 1
+
+
+@pytest.mark.parametrize("address, code, sentence", [
+    ("nobody@example.com", 1, "error: no lead or stored input has that email address; nothing was erased."),
+    ("not-an-address", 2, "error: that is not an email address."),
+    ("erased-1@invalid", 2, "error: that address is an erased lead's placeholder"),
+])
+def test_erase_mistakes_get_one_sentence_and_the_right_exit_code(workdir, address, code, sentence):
+    run("init")
+    result = run("erase", address)
+    assert result.exit_code == code
+    assert sentence in result.output and "Traceback" not in result.output
+
+
+def test_erase_before_init_says_what_to_do(workdir):
+    result = run("erase", "a@b.com")
+    assert result.exit_code == 1 and "run `leadrelay init` first" in result.output
+
+
+def test_erase_deletes_the_outbox_backend_s_copies_of_the_person_s_emails(workdir):
+    from datetime import datetime, timezone
+
+    from leadrelay.db import engine_for, unit_of_work
+    from leadrelay.email.backends import outbox_filename
+    from leadrelay.models import OutboxEmail
+
+    (workdir / "leads.csv").write_text("email,first_name\ncarla@acme.com,Carla\notto@acme.com,Otto\n")
+    run("init")
+    run("import", "leads.csv")
+    at = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
+    with unit_of_work(engine_for(get_settings().database_url)) as session:
+        for lead_id, key in ((1, "nurture:1:0"), (2, "nurture:2:0")):
+            session.add(OutboxEmail(idempotency_key=key, kind="nurture", lead_id=lead_id, to_email="x@acme.com",
+                                    from_email="m@example.com", subject="Hi", html="<p>Hi</p>", text="Hi",
+                                    status="sent", created_at=at, next_attempt_at=at, sent_at=at))
+    (workdir / "outbox").mkdir()
+    carla_copy, otto_copy = (workdir / "outbox" / outbox_filename(k) for k in ("nurture:1:0", "nurture:2:0"))
+    carla_copy.write_text("Hi Carla")
+    otto_copy.write_text("Hi Otto")
+
+    result = run("erase", "carla@acme.com")
+
+    assert result.exit_code == 0 and "(1 .eml copies deleted)" in result.output
+    assert not carla_copy.exists() and otto_copy.exists()

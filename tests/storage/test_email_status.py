@@ -88,13 +88,13 @@ def test_a_rejected_mql_that_stopped_marketing_email_is_nurturing_but_gets_no_nu
     assert lead_by_email(engine, EMAIL).email_status == status
 
 
-def test_a_soft_blocked_bounce_changes_nothing(engine):
+def test_one_soft_blocked_bounce_is_counted_and_stops_nothing(engine):
     mql_with_open_handoff(engine)
     with unit_of_work(engine) as session:
         summary = apply_events(session, [sendgrid_event(EMAIL, "bounce", "ev-1", int(STOPPED.timestamp()),
                                                         type="blocked", reason="421 try again later")], STOPPED)
 
-    assert summary.as_dict() == {"accepted": 0, "ignored": 1, "duplicates": 0}
+    assert summary.as_dict() == {"accepted": 1, "ignored": 0, "duplicates": 0}
     assert lead_by_email(engine, EMAIL).email_status == "ok"
     with unit_of_work(engine) as session:
         assert session.scalars(select(Suppression)).all() == []
