@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, text
+from sqlalchemy import JSON, Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from leadrelay.models.types import JSONType, UTCDateTime
@@ -44,7 +44,9 @@ class OutboxEmail(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     # Set for messages rendered when sent (`leadrelay.email.rendering.render_later`): what the
     # email shows, as it was when it was decided; subject, html and text stay empty until then.
-    render_context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    # json, not jsonb, on PostgreSQL: a snapshot written once and read whole, never searched
+    # inside; jsonb's conversion made its COPY a third slower (migration 0013)
+    render_context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class NurtureEnrollment(SQLModel, table=True):

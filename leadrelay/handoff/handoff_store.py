@@ -206,7 +206,7 @@ def _queue_notifications(session: Session, leads: list[Lead], handoffs: list[dic
                                idempotency_key=f"handoff:{handoff['id']}:notify", rejection=rejection)
         message, context = rep_notification_later(profile, notice, ctx.sender)
         queued.append(Queued(message, REP_NOTIFICATION, lead.id, context))
-    added = enqueue_many(session, queued, as_of)
+    added = enqueue_many(session, queued, as_of, new_keys=True)  # keys name the handoffs just inserted
     append_history(session, [history_row(q.lead_id, "notification_queued", ctx.actor, as_of,
                                          {"handoff": handoff["id"], "to": handoff["rep_email"], "kind": REP_NOTIFICATION},
                                          flow_run_id=ctx.flow_run_id)
