@@ -261,6 +261,22 @@ def demo(
         run_demo(directory, leads, seed, cli_output.console())
 
 
+outbox_app = typer.Typer(help="The outbox of emails: send again what failed.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.command("retry")
+@plain_errors
+def outbox_retry(since: Optional[str] = typer.Option(None, "--since", help="Only emails that failed at or after this time (ISO 8601).")) -> None:
+    """Queue every email marked failed again (attempts reset); the next send run sends them."""
+    from leadrelay.clock import now
+    from leadrelay.email.outbox_retry import retry_failed
+
+    found = _ready_services()
+    outcome = retry_failed(found.engine, now(), _as_of(since) if since else None)
+    typer.echo(cli_output.retry_summary(outcome.queued, outcome.kept_suppressed))
+
+
 def main() -> None:
     # Prefect's telemetry heartbeat fights our runs for its SQLite file and adds nothing here.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -26,7 +26,7 @@ from leadrelay.db import claim, unit_of_work
 from leadrelay.email.backends import EmailSender
 from leadrelay.email.message import EmailMessage, SendResult
 from leadrelay.email.rendering import render_stored
-from leadrelay.email.retry import MAX_ATTEMPTS, next_attempt_at
+from leadrelay.email.retry import MAX_ATTEMPTS, next_attempt_at, rate_limited_until
 from leadrelay.models import OutboxEmail
 
 SENDING = "sending"
@@ -172,7 +172,15 @@ def _release(engine: Engine, ids: list[int], lease_until: datetime) -> None:
 
 
 def _outcome_of(row: _Claimed, result: SendResult, now: datetime, retry_base_seconds: float) -> tuple[str, dict]:
-    """("sent" | "retrying" | "failed", the row's new values) for one attempt's result."""
+    """("sent" | "retrying" | "failed", the row's new values) for one attempt's result. A rate
+    limit (429) spends no attempt: the row goes back to `pending`, due after the server's
+    Retry-After. A row marked failed keeps in `next_attempt_at` when it was given up (what
+    `retry_failed --since` selects on)."""
+    if result.status == "retry" and result.rate_limited:
+        return "retrying", {"row_id": row.id, "new_attempts": row.attempts, "new_status": "pending",
+                            "new_next": rate_limited_until(now, result.retry_after, retry_base_seconds),
+                            "new_sent_at": None, "new_provider_id": None,
+                            "new_error": result.error or "rate limited"}
     attempts = row.attempts + 1
     mark = {"row_id": row.id, "new_attempts": attempts, "new_next": row.next_attempt_at, "new_sent_at": None,
             "new_provider_id": None, "new_error": None}
@@ -182,7 +190,7 @@ def _outcome_of(row: _Claimed, result: SendResult, now: datetime, retry_base_sec
         return "retrying", {**mark, "new_status": "pending", "new_error": result.error or "temporary failure",
                             "new_next": next_attempt_at(attempts, now, result.retry_after,
                                                         base_seconds=retry_base_seconds)}
-    return "failed", {**mark, "new_status": "failed",
+    return "failed", {**mark, "new_status": "failed", "new_next": now,
                       "new_error": result.error or f"gave up after {attempts} attempts"}
 
 

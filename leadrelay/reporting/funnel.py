@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select
 from sqlmodel import Session
 
-from leadrelay.models import Handoff, Lead, LeadEvent, Stage
+from leadrelay.models import Handoff, Lead, LeadEvent, OutboxEmail, Stage
 
 FUNNEL = ("contacts", "leads", Stage.mql.value, Stage.sal.value, Stage.sql.value, Stage.won.value)
 
@@ -25,7 +25,8 @@ def funnel_report(session: Session, since: datetime | None = None, until: dateti
     """Counts of leads created in [since, until) that ever reached each funnel stage.
 
     contacts: every person received; leads: those scored into the funnel; mql..won: reached that
-    stage at some point (from history), wherever they are now.
+    stage at some point (from history), wherever they are now. email: the outbox's messages
+    queued in the same period, by status (queued, sending, sent, failed).
     """
     cohort = _cohort(since, until)
     per_source: dict[str, dict[str, int]] = {}
@@ -54,7 +55,23 @@ def funnel_report(session: Session, since: datetime | None = None, until: dateti
         "sla": sla_summary(session, cohort),
         "by_source": {source: {"stages": counts, "conversion": conversion(counts)} for source, counts in sorted(per_source.items())},
         "current": current,
+        "email": outbox_counts(session, since, until),
     }
+
+
+def outbox_counts(session, since: datetime | None = None, until: datetime | None = None) -> dict[str, int]:
+    """Messages per status (`queued` is `pending`), of those queued in [since, until)."""
+    table = OutboxEmail.__table__
+    conditions = []
+    if since is not None:
+        conditions.append(table.c.created_at >= since)
+    if until is not None:
+        conditions.append(table.c.created_at < until)
+    rows = session.execute(select(table.c.status, func.count()).where(and_(True, *conditions))
+                           .group_by(table.c.status)).all()
+    found = dict(rows)
+    return {"queued": found.get("pending", 0), "sending": found.get("sending", 0),
+            "sent": found.get("sent", 0), "failed": found.get("failed", 0)}
 
 
 def conversion(stages: dict[str, int]) -> dict[str, float | None]:
