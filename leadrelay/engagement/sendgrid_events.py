@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -29,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 from sqlmodel import Session
 
+from leadrelay.bounded_json import NotJson, UnreadableJson, loads_bounded
 from leadrelay.email.kinds import REP_FACING
 from leadrelay.engagement.record import lead_ids_by_email, record_new_engagement
 from leadrelay.nurture.suppression import normalise_email, suppress
@@ -98,12 +98,19 @@ def _public_key(text: str) -> ec.EllipticCurvePublicKey:
     return key
 
 
+MAX_DEPTH = 16
+"""How deep a body may nest: SendGrid's events are an array of flat objects (depth 3 at most)."""
+
+
 def parse_events(body: bytes) -> list[Any]:
-    """The request body as a list (its items are checked one by one in `apply_events`)."""
+    """The request body as a list (its items are checked one by one in `apply_events`); nested
+    at most MAX_DEPTH deep, its text valid Unicode (`leadrelay.bounded_json`)."""
     try:
-        events = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        events = loads_bounded(body, MAX_DEPTH)
+    except NotJson:
         raise MalformedEvents("The body is not valid JSON; SendGrid sends a JSON array of events.") from None
+    except UnreadableJson as problem:
+        raise MalformedEvents(str(problem)) from None
     if not isinstance(events, list):
         raise MalformedEvents("The body must be a JSON array of SendGrid events.")
     return events
