@@ -11,6 +11,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -149,6 +150,26 @@ def wait_for(run: Run, condition: Callable[[], bool], what: str, timeout: float 
             run.kill()
             raise AssertionError(f"no {what} within {timeout} s:\n{run.output()}")
         time.sleep(0.02)
+
+
+@contextmanager
+def held_back(db: Database, table: str, names: Callable[[], list[str]], timeout: float = 180):
+    """Hold an exclusive lock on `table` while the block starts runs, until every run named by
+    `names()` waits for it; then let them all go at once (so concurrent runs really overlap)."""
+    with db.engine.connect() as connection:
+        transaction = connection.begin()
+        connection.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+        yield
+        deadline = time.monotonic() + timeout
+        # from another connection, a statement at a time: pg_stat_activity stays as it was for
+        # the rest of a transaction once read
+        while count(db, text("SELECT count(DISTINCT application_name) FROM pg_stat_activity WHERE "
+                             f"application_name IN ({', '.join(repr(n) for n in names())}) "
+                             "AND wait_event_type = 'Lock'")) < len(names()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the runs never all waited for {table}")
+            time.sleep(0.05)
+        transaction.commit()
 
 
 def terminate_connections(db: Database, name: str) -> int:
