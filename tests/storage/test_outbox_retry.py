@@ -1,5 +1,6 @@
 """Rate limits spend no attempt; `leadrelay outbox retry` queues failed emails again (never a
-marketing email to an address suppressed since); the funnel counts the outbox by status."""
+marketing email to an address suppressed since); the funnel counts the outbox by status; a drain
+that loses its database releases what it never sent."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -117,3 +118,27 @@ def test_the_funnel_counts_the_outbox_by_status(engine):
     assert report["email"] == {"queued": 1, "sending": 0, "sent": 1, "failed": 1}
     assert empty["email"] == {"queued": 0, "sending": 0, "sent": 0, "failed": 0}
     assert {"stages", "conversion", "sla", "by_source", "current"} <= set(report)
+
+
+def test_a_drain_that_loses_its_database_gives_back_what_it_never_handed_over(engine, monkeypatch):
+    from leadrelay.email import outbox
+
+    add(engine, *[(replace(MESSAGE, idempotency_key=f"k{i}"), NURTURE) for i in range(5)])
+    real_mark = outbox._mark
+
+    def mark_then_lose_the_connection(*args):
+        real_mark(*args)
+        raise ConnectionError("the connection is lost")
+
+    monkeypatch.setattr(outbox, "_mark", mark_then_lose_the_connection)
+    sender = RecordingSender()
+    try:
+        drain_outbox(engine, sender, AS_OF, 10, clock=lambda: AS_OF)
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("the lost connection was not raised")
+
+    statuses = {key: row.status for key, row in rows(engine).items()}
+    assert [m.idempotency_key for m in sender.attempts] == ["k0"]  # one at a time: the first, then the error
+    assert statuses == {"k0": "sent", "k1": "pending", "k2": "pending", "k3": "pending", "k4": "pending"}
