@@ -110,8 +110,13 @@ def funnel_markdown(report: dict[str, Any], as_of: datetime) -> str:
         lines.append(f"| {stage} | {count} | {'' if rate is None else f'{rate:.0%}'} |")
         previous = stage
     sla = report["sla"]
-    lines += ["", f"SLA: {sla['met']} met, {sla['breached']} breached, {sla['open']} open", "",
-              "| source | " + " | ".join(report["stages"]) + " |", "| --- |" + " ---: |" * len(report["stages"])]
+    email = report.get("email") or {}
+    lines += ["", f"SLA: {sla['met']} met, {sla['breached']} breached, {sla['open']} open", ""]
+    if email:
+        lines += [f"Email: {email['queued']} queued, {email['sending']} sending, {email['sent']} sent, "
+                  f"{email['failed']} failed" + (" (`leadrelay outbox retry` sends them again)" if email["failed"] else ""),
+                  ""]
+    lines += ["| source | " + " | ".join(report["stages"]) + " |", "| --- |" + " ---: |" * len(report["stages"])]
     for source, data in report["by_source"].items():
         # Source names come from input files: keep them from breaking the table.
         safe = source.replace("|", "/").replace("\n", " ")

@@ -17,10 +17,6 @@ from leadrelay.db import upgrade_schema
 from tests.conftest import POSTGRES_URL, _postgres_engine
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "faults: fault injection (kill -9, lost connections, a faulty SendGrid)")
-
-
 FAULTS = [pytest.mark.postgres, pytest.mark.faults]
 
 

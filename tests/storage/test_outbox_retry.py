@@ -142,3 +142,13 @@ def test_a_drain_that_loses_its_database_gives_back_what_it_never_handed_over(en
     statuses = {key: row.status for key, row in rows(engine).items()}
     assert [m.idempotency_key for m in sender.attempts] == ["k0"]  # one at a time: the first, then the error
     assert statuses == {"k0": "sent", "k1": "pending", "k2": "pending", "k3": "pending", "k4": "pending"}
+
+
+def test_the_report_flows_markdown_shows_failed_emails(engine):
+    from leadrelay.reporting.funnel import funnel_markdown
+
+    add(engine, (MESSAGE, NURTURE))
+    fail_all(engine, AS_OF)
+    with Session(engine) as session:
+        markdown = funnel_markdown(funnel_report(session), AS_OF)
+    assert "Email: 0 queued, 0 sending, 0 sent, 1 failed (`leadrelay outbox retry` sends them again)" in markdown
