@@ -242,8 +242,8 @@ class FakeSendGrid:
             return 404, {}, _error("not found")
         if record.method != "POST":
             return 405, {}, _error("method not allowed")
-        key = _key_of(record.body)
         faults = self.faults
+        key = _key_of(record.body) if faults.max_faults_per_key is not None else None
         with self._lock:
             self._count += 1
             nth = self._count
