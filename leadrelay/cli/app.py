@@ -210,10 +210,12 @@ def preview(
 @plain_errors
 def web(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port")) -> None:
     """The web app: signed rep links (and, later, unsubscribe, SendGrid webhook, form intake)."""
-    from leadrelay.web.sendgrid_view import startup_warnings
+    from leadrelay.web.sendgrid_view import startup_problem, startup_warnings
     from leadrelay.web.server import serve as serve_web
 
     found = _ready_services()
+    if problem := startup_problem(found.settings):
+        raise UsageError(problem)
     for warning in startup_warnings(found.settings):
         typer.secho(warning, fg=typer.colors.YELLOW, err=True)
     serve_web(host, port)

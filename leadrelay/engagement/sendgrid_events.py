@@ -98,6 +98,12 @@ def _public_key(text: str) -> ec.EllipticCurvePublicKey:
     return key
 
 
+def check_public_key(public_key: str) -> None:
+    """Raise BadWebhookKey when `public_key` (as LEADRELAY_SENDGRID_WEBHOOK_PUBLIC_KEY holds it)
+    cannot be read as an ECDSA public key."""
+    _public_key(public_key.strip())
+
+
 MAX_DEPTH = 16
 """How deep a body may nest: SendGrid's events are an array of flat objects (depth 3 at most)."""
 

@@ -19,6 +19,7 @@ from leadrelay.engagement.sendgrid_events import (
     BadWebhookKey,
     MalformedEvents,
     apply_events,
+    check_public_key,
     parse_events,
     verify_signature,
 )
@@ -78,6 +79,19 @@ def check_fresh(timestamp: str | None, as_of: datetime) -> None:
         raise BadSignature("The SendGrid timestamp is not a Unix time.") from None
     if abs(as_of.timestamp() - stamp) > MAX_AGE_SECONDS:
         raise BadSignature("The SendGrid timestamp is more than 10 minutes from now; the request is refused as a replay.")
+
+
+def startup_problem(settings) -> str | None:
+    """A sentence when the webhook's verification key cannot be read (every signed post would be
+    refused then), for `leadrelay web` to stop on; None when it is fine or not set."""
+    key = settings.sendgrid_webhook_public_key
+    if not key:
+        return None
+    try:
+        check_public_key(key)
+    except BadWebhookKey as problem:
+        return str(problem)
+    return None
 
 
 def startup_warnings(settings) -> list[str]:
