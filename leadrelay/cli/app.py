@@ -272,7 +272,9 @@ app.add_typer(outbox_app, name="outbox")
 
 @outbox_app.command("retry")
 @plain_errors
-def outbox_retry(since: Optional[str] = typer.Option(None, "--since", help="Only emails that failed at or after this time (ISO 8601).")) -> None:
+def outbox_retry(
+    since: Optional[str] = typer.Option(None, "--since", help="Only emails that failed at or after this time (ISO 8601)."),
+) -> None:
     """Queue every email marked failed again (attempts reset); the next send run sends them."""
     from leadrelay.clock import now
     from leadrelay.email.outbox_retry import retry_failed

@@ -92,8 +92,9 @@ def print_funnel(report: dict[str, Any]) -> None:
     _console.print(f"SLA: {sla['met']} met, {sla['breached']} breached, {sla['open']} open")
     email = report.get("email")
     if email:
+        hint = " (leadrelay outbox retry sends them again)" if email["failed"] else ""
         _console.print(f"email: {email['queued']} queued, {email['sending']} sending, {email['sent']} sent, "
-                       f"{email['failed']} failed" + (" (leadrelay outbox retry sends them again)" if email["failed"] else ""))
+                       f"{email['failed']} failed{hint}")
     by_source = Table(title="by source", title_justify="left")
     by_source.add_column("source")
     for stage in report["stages"]:

@@ -55,7 +55,10 @@ def rate_limited_until(as_of: datetime, retry_after: float | None, base_seconds:
     """When to come back to a message the server refused for now with a rate limit (SendGrid's
     429): after its Retry-After, else after `base_seconds`. Such an answer is no failed attempt
     (the server asks to wait), so the delay does not grow with the row's attempts."""
-    delay = retry_after if retry_after is not None and retry_after > 0 else (0.0 if retry_after is not None else base_seconds)
+    if retry_after is None:
+        delay = base_seconds
+    else:  # a negative or NaN hint is meaningless: come back at once
+        delay = retry_after if retry_after > 0 else 0.0
     return as_of + timedelta(seconds=delay)
 
 
