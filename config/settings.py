@@ -23,8 +23,10 @@ class Settings(BaseSettings):
     )
     sendgrid_secret_block: str | None = None
     sendgrid_host: str = "https://api.sendgrid.com"
-    # The Event Webhook's verification key (base64, as SendGrid shows it); unset: requests are not checked.
+    # The Event Webhook's verification key (base64, as SendGrid shows it); unset: unsigned posts are refused.
     sendgrid_webhook_public_key: str | None = None
+    # 1: without a key, accept unsigned Event Webhook posts (local demos only; `leadrelay web` warns).
+    sendgrid_webhook_allow_unsigned: bool = False
     from_email: str = "marketing@example.com"
     from_name: str = "leadrelay"
     postal_address: str = "leadrelay demo, 1 Example Street, 10115 Berlin, Germany"

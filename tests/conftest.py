@@ -28,6 +28,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "postgres: needs LEADRELAY_TEST_POSTGRES_URL")
     config.addinivalue_line("markers", "browser: needs a headless Chromium")
     config.addinivalue_line("markers", "prefect_server: starts a real Prefect server (LEADRELAY_TEST_PREFECT_SERVER=1)")
+    config.addinivalue_line("markers", "faults: fault injection on PostgreSQL (tests/faults)")
 
 
 _required_skips: list[str] = []

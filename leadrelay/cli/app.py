@@ -219,9 +219,14 @@ def preview(
 @plain_errors
 def web(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port")) -> None:
     """The web app: signed rep links (and, later, unsubscribe, SendGrid webhook, form intake)."""
+    from leadrelay.web.sendgrid_view import startup_problem, startup_warnings
     from leadrelay.web.server import serve as serve_web
 
-    _ready_services()
+    found = _ready_services()
+    if problem := startup_problem(found.settings):
+        raise UsageError(problem)
+    for warning in startup_warnings(found.settings):
+        typer.secho(warning, fg=typer.colors.YELLOW, err=True)
     serve_web(host, port)
 
 
@@ -371,6 +376,24 @@ def erase(email: str = typer.Argument(..., help="The person's email address."), 
     from leadrelay.privacy.cli import erase_from_command_line
 
     typer.echo(erase_from_command_line(_ready_services(), email, _as_of(as_of)))
+
+
+outbox_app = typer.Typer(help="The outbox of emails: send again what failed.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.command("retry")
+@plain_errors
+def outbox_retry(
+    since: Optional[str] = typer.Option(None, "--since", help="Only emails that failed at or after this time (ISO 8601)."),
+) -> None:
+    """Queue every email marked failed again (attempts reset); the next send run sends them."""
+    from leadrelay.clock import now
+    from leadrelay.email.outbox_retry import retry_failed
+
+    found = _ready_services()
+    outcome = retry_failed(found.engine, now(), _as_of(since) if since else None)
+    typer.echo(cli_output.retry_summary(outcome.queued, outcome.kept_suppressed))
 
 
 def main() -> None:

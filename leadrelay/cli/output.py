@@ -92,6 +92,11 @@ def print_funnel(report: dict[str, Any]) -> None:
     _console.print(f"SLA: {sla['met']} met, {sla['breached']} breached, {sla['open']} open")
     if report.get("won_amount"):
         _console.print(f"won amount: {report['won_amount']:,.2f}")
+    email = report.get("email")
+    if email:
+        hint = " (leadrelay outbox retry sends them again)" if email["failed"] else ""
+        _console.print(f"email: {email['queued']} queued, {email['sending']} sending, {email['sent']} sent, "
+                       f"{email['failed']} failed{hint}")
     by_source = Table(title="by source", title_justify="left")
     by_source.add_column("source")
     for stage in report["stages"]:
@@ -99,6 +104,16 @@ def print_funnel(report: dict[str, Any]) -> None:
     for source, data in report["by_source"].items():
         by_source.add_row(lit(source), *[str(n) for n in data["stages"].values()])
     _console.print(by_source)
+
+
+def retry_summary(queued: int, kept_suppressed: int) -> str:
+    """What `leadrelay outbox retry` did, in one sentence."""
+    text = f"{queued} failed email{'' if queued == 1 else 's'} queued again"
+    text += "; the next send run sends them" if queued else ""
+    if kept_suppressed:
+        text += (f"; {kept_suppressed} left failed: marketing email to an address that has unsubscribed,"
+                 " bounced or complained since")
+    return text + "."
 
 
 def print_quarantine(entries: list[dict[str, Any]]) -> None:

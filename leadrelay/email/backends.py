@@ -7,8 +7,9 @@
 (The recording fake the tests use is `tests.support.recording_sender.RecordingSender`.)
 
 A backend makes exactly one attempt per `send` call and never raises for a delivery problem: it
-answers "sent", "retry" (transient: 429, 5xx, timeout, connection error) or "failed" (permanent,
-with a reason that never holds the API key or the recipient's address). Retries, backoff and
+answers "sent", "retry" (transient: 429, 5xx, timeout, connection error; a 429 is marked
+`rate_limited`, the server asking to wait) or "failed" (permanent, with a reason that never holds
+the API key or the recipient's address). Retries, backoff and
 marking rows are the outbox drainer's job (see `leadrelay.email.retry`). `max_in_flight` says how
 many `send` calls the drainer may make at once from its threads (1: one at a time).
 """
@@ -322,6 +323,7 @@ class SendGridSender(EmailSender):
                 "retry",
                 retry_after=parse_retry_after(_header(headers, "Retry-After")),
                 error="SendGrid 429: rate limited",
+                rate_limited=True,
             )
         if 500 <= status <= 599:
             return SendResult("retry", error=f"SendGrid {status}: {self._errors(body, message)}")

@@ -32,12 +32,15 @@ class SendResult:
 
     status: "sent" (accepted), "retry" (try again after `retry_after` seconds, or the caller's
     backoff when None), or "failed" (permanent: never retried, kept with `error`).
+    `rate_limited`: a "retry" because the server asked us to wait (SendGrid's 429), not because
+    anything failed; the drainer does not count it as an attempt.
     """
 
     status: str
     provider_id: str | None = None
     retry_after: float | None = None
     error: str | None = None
+    rate_limited: bool = False
 
 
 def header_safe(value: str) -> str:

@@ -26,7 +26,7 @@ from leadrelay.db import claim, unit_of_work
 from leadrelay.email.backends import EmailSender
 from leadrelay.email.message import EmailMessage, SendResult
 from leadrelay.email.rendering import render_stored
-from leadrelay.email.retry import MAX_ATTEMPTS, next_attempt_at
+from leadrelay.email.retry import MAX_ATTEMPTS, next_attempt_at, rate_limited_until
 from leadrelay.models import OutboxEmail
 
 SENDING = "sending"
@@ -175,8 +175,24 @@ def _release(engine: Engine, ids: list[int], lease_until: datetime) -> None:
                             .values(status="pending", lease_until=None))
 
 
+def _release_quietly(engine: Engine, ids: list[int], lease_until: datetime) -> None:
+    """`_release`, when the database lets us; otherwise the rows come back when their lease runs out."""
+    try:
+        _release(engine, ids, lease_until)
+    except Exception:  # the database is still unreachable: the caller's error is the one to see
+        pass
+
+
 def _outcome_of(row: _Claimed, result: SendResult, now: datetime, retry_base_seconds: float) -> tuple[str, dict]:
-    """("sent" | "retrying" | "failed", the row's new values) for one attempt's result."""
+    """("sent" | "retrying" | "failed", the row's new values) for one attempt's result. A rate
+    limit (429) spends no attempt: the row goes back to `pending`, due after the server's
+    Retry-After. A row marked failed keeps in `next_attempt_at` when it was given up (what
+    `retry_failed --since` selects on)."""
+    if result.status == "retry" and result.rate_limited:
+        return "retrying", {"row_id": row.id, "new_attempts": row.attempts, "new_status": "pending",
+                            "new_next": rate_limited_until(now, result.retry_after, retry_base_seconds),
+                            "new_sent_at": None, "new_provider_id": None,
+                            "new_error": result.error or "rate limited"}
     attempts = row.attempts + 1
     mark = {"row_id": row.id, "new_attempts": attempts, "new_next": row.next_attempt_at, "new_sent_at": None,
             "new_provider_id": None, "new_error": None}
@@ -186,7 +202,7 @@ def _outcome_of(row: _Claimed, result: SendResult, now: datetime, retry_base_sec
         return "retrying", {**mark, "new_status": "pending", "new_error": result.error or "temporary failure",
                             "new_next": next_attempt_at(attempts, now, result.retry_after,
                                                         base_seconds=retry_base_seconds)}
-    return "failed", {**mark, "new_status": "failed",
+    return "failed", {**mark, "new_status": "failed", "new_next": now,
                       "new_error": result.error or f"gave up after {attempts} attempts"}
 
 
@@ -242,27 +258,34 @@ def drain_outbox(engine: Engine, sender: EmailSender, now: datetime, limit: int,
     def may_start() -> bool:
         return clock() + timedelta(seconds=LEASE_MARGIN_SECONDS) < lease_until
 
-    if in_flight == 1:  # a local backend (outbox folder, tests): one at a time, marked as it goes
-        while waiting and may_start():
-            row = waiting.pop()
-            record([(row, _attempt(sender, row))])
-    else:
-        with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="send-outbox") as pool:
-            running: dict[Future, _Claimed] = {}
-            while waiting or running:
-                while waiting and len(running) < in_flight and len(running) + len(finished) < window \
-                        and may_start():
-                    row = waiting.pop()
-                    running[pool.submit(_attempt, sender, row)] = row
-                if not running:
-                    break  # the lease is too short to start the rest: they are released below
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                finished.extend((running.pop(future), future.result()) for future in done)
-                if len(finished) >= in_flight or not running or not waiting:
-                    record(finished)
-                    finished = []
-        if finished:
-            record(finished)
+    try:
+        if in_flight == 1:  # a local backend (outbox folder, tests): one at a time, marked as it goes
+            while waiting and may_start():
+                row = waiting.pop()
+                record([(row, _attempt(sender, row))])
+        else:
+            with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="send-outbox") as pool:
+                running: dict[Future, _Claimed] = {}
+                while waiting or running:
+                    while waiting and len(running) < in_flight and len(running) + len(finished) < window \
+                            and may_start():
+                        row = waiting.pop()
+                        running[pool.submit(_attempt, sender, row)] = row
+                    if not running:
+                        break  # the lease is too short to start the rest: they are released below
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    finished.extend((running.pop(future), future.result()) for future in done)
+                    if len(finished) >= in_flight or not running or not waiting:
+                        record(finished)
+                        finished = []
+            if finished:
+                record(finished)
+    except BaseException:
+        # A lost database connection (or any error) while sending: what was never handed to the
+        # backend goes straight back to the queue instead of waiting for the lease; what was
+        # handed over and not marked stays leased (the documented window).
+        _release_quietly(engine, [row.id for row in reversed(waiting)], lease_until)
+        raise
     _release(engine, [row.id for row in reversed(waiting)], lease_until)
     outcome.lead_ids = sorted({row.lead_id for row in tried if row.lead_id is not None})
     outcome.failures.sort(key=lambda failure: failure.outbox_id)

@@ -2,7 +2,8 @@
 
 The outbox drainer calls `next_attempt_at` after a "retry" result and stores the answer on the
 row; once `exhausted(attempts)` is true the row is marked failed instead (principle 5: marked,
-never dropped).
+never dropped). A rate limit (429) is not an attempt: `rate_limited_until` says when to come
+back, and the row's attempts stay as they were.
 """
 from __future__ import annotations
 
@@ -47,6 +48,17 @@ def next_attempt_at(
             raise ValueError(f"attempts must be >= 1, got {attempts}")
     else:
         delay = backoff_seconds(attempts, base_seconds, cap_seconds)
+    return as_of + timedelta(seconds=delay)
+
+
+def rate_limited_until(as_of: datetime, retry_after: float | None, base_seconds: float = 30) -> datetime:
+    """When to come back to a message the server refused for now with a rate limit (SendGrid's
+    429): after its Retry-After, else after `base_seconds`. Such an answer is no failed attempt
+    (the server asks to wait), so the delay does not grow with the row's attempts."""
+    if retry_after is None:
+        delay = base_seconds
+    else:  # a negative or NaN hint is meaningless: come back at once
+        delay = retry_after if retry_after > 0 else 0.0
     return as_of + timedelta(seconds=delay)
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -34,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 from sqlmodel import Session
 
+from leadrelay.bounded_json import NotJson, UnreadableJson, loads_bounded
 from leadrelay.email.kinds import REP_FACING
 from leadrelay.engagement.record import lead_ids_by_email, record_new_engagement
 from leadrelay.nurture.sequences import SoftBounces
@@ -111,14 +111,27 @@ def _public_key(text: str) -> ec.EllipticCurvePublicKey:
     return key
 
 
+def check_public_key(public_key: str) -> None:
+    """Raise BadWebhookKey when `public_key` (as LEADRELAY_SENDGRID_WEBHOOK_PUBLIC_KEY holds it)
+    cannot be read as an ECDSA public key."""
+    _public_key(public_key.strip())
+
+
+MAX_DEPTH = 16
+"""How deep a body may nest: SendGrid's events are an array of flat objects (depth 3 at most)."""
+
+
 def parse_events(body: bytes) -> list[Any]:
-    """The request body as a list (its items are checked one by one in `apply_events`); each
-    event's text fields made storable (a NUL or a lone `\\ud800` in `email`, `sg_event_id` or
-    `url` is shown as a stand-in instead of failing the batch on PostgreSQL)."""
+    """The request body as a list (its items are checked one by one in `apply_events`); nested
+    at most MAX_DEPTH deep (`leadrelay.bounded_json`), and each event's text fields made storable
+    (a NUL or a lone `\\ud800` in `email`, `sg_event_id` or `url` is shown as a stand-in instead of
+    failing the batch on PostgreSQL or refusing the events around it)."""
     try:
-        events = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        events = loads_bounded(body, MAX_DEPTH)
+    except NotJson:
         raise MalformedEvents("The body is not valid JSON; SendGrid sends a JSON array of events.") from None
+    except UnreadableJson as problem:
+        raise MalformedEvents(str(problem)) from None
     if not isinstance(events, list):
         raise MalformedEvents("The body must be a JSON array of SendGrid events.")
     return [storable_fields(event) if isinstance(event, dict) else event for event in events]

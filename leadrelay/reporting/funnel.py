@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select
 from sqlmodel import Session
 
-from leadrelay.models import Handoff, HandoffStatus, Lead, LeadEvent, NurtureEnrollment, SalesOutcome, Stage
+from leadrelay.models import Handoff, HandoffStatus, Lead, LeadEvent, NurtureEnrollment, OutboxEmail, SalesOutcome, Stage
 
 FUNNEL = ("contacts", "leads", Stage.mql.value, Stage.sal.value, Stage.sql.value, Stage.won.value)
 
@@ -30,7 +30,8 @@ def funnel_report(session: Session, since: datetime | None = None, until: dateti
     """Counts of leads created in [since, until) that ever reached each funnel stage.
 
     contacts: every person received; leads: those scored into the funnel; mql..won: reached that
-    stage at some point (from history), wherever they are now.
+    stage at some point (from history), wherever they are now. email: the outbox's messages
+    queued in the same period, by status (queued, sending, sent, failed).
     """
     cohort = _cohort(since, until)
     per_source: dict[str, dict[str, int]] = {}
@@ -64,6 +65,7 @@ def funnel_report(session: Session, since: datetime | None = None, until: dateti
         "by_track": by_track(session, cohort),
         "rejections": rejection_reasons(session, cohort),
         "weekly": weekly(session, cohort),
+        "email": outbox_counts(session, since, until),
     }
 
 
@@ -73,6 +75,21 @@ def won_amount(session: Session, cohort) -> float:
                            .join(Lead, Lead.id == SalesOutcome.lead_id)
                            .where(cohort, SalesOutcome.outcome == Stage.won.value))
     return int(cents or 0) / 100
+
+
+def outbox_counts(session, since: datetime | None = None, until: datetime | None = None) -> dict[str, int]:
+    """Messages per status (`queued` is `pending`), of those queued in [since, until)."""
+    table = OutboxEmail.__table__
+    conditions = []
+    if since is not None:
+        conditions.append(table.c.created_at >= since)
+    if until is not None:
+        conditions.append(table.c.created_at < until)
+    rows = session.execute(select(table.c.status, func.count()).where(and_(True, *conditions))
+                           .group_by(table.c.status)).all()
+    found = dict(rows)
+    return {"queued": found.get("pending", 0), "sending": found.get("sending", 0),
+            "sent": found.get("sent", 0), "failed": found.get("failed", 0)}
 
 
 def conversion(stages: dict[str, int]) -> dict[str, float | None]:
@@ -196,9 +213,14 @@ def funnel_markdown(report: dict[str, Any], as_of: datetime) -> str:
         lines.append(f"| {stage} | {count} | {'' if rate is None else f'{rate:.0%}'} |")
         previous = stage
     sla = report["sla"]
+    email = report.get("email") or {}
     lines += ["", f"SLA: {sla['met']} met, {sla['breached']} breached, {sla['open']} open",
-              f"Won amount: {report.get('won_amount', 0):,.2f}", "",
-              "| source | " + " | ".join(report["stages"]) + " |", "| --- |" + " ---: |" * len(report["stages"])]
+              f"Won amount: {report.get('won_amount', 0):,.2f}", ""]
+    if email:
+        lines += [f"Email: {email['queued']} queued, {email['sending']} sending, {email['sent']} sent, "
+                  f"{email['failed']} failed" + (" (`leadrelay outbox retry` sends them again)" if email["failed"] else ""),
+                  ""]
+    lines += ["| source | " + " | ".join(report["stages"]) + " |", "| --- |" + " ---: |" * len(report["stages"])]
     for source, data in report["by_source"].items():
         # Source names come from input files: keep them from breaking the table.
         safe = source.replace("|", "/").replace("\n", " ")

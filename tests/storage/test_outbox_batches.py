@@ -166,7 +166,8 @@ def test_a_batch_with_mixed_answers_marks_each_row_right(engine):
         assert (row.status, row.attempts, row.sent_at, row.last_error, row.lease_until) == ("sent", 1, AS_OF, None, None)
         assert row.provider_id and len(row.provider_id) == 22
     limited = rows["nurture:x:429"]
-    assert (limited.status, limited.attempts, limited.next_attempt_at) == ("pending", 1, AS_OF + timedelta(seconds=7))
+    # a 429 is the server asking to wait, not a failed attempt
+    assert (limited.status, limited.attempts, limited.next_attempt_at) == ("pending", 0, AS_OF + timedelta(seconds=7))
     assert limited.last_error == "SendGrid 429: rate limited"
     broken = rows["nurture:y:500"]
     assert (broken.status, broken.attempts, broken.next_attempt_at) == ("pending", 1, AS_OF + timedelta(seconds=30))

@@ -115,6 +115,8 @@ class _Faults:
     fail_ratio_500: float = 0.0
     hang_seconds: float = 0.0
     random: random.Random = field(default_factory=random.Random)
+    hang_every_nth: int | None = None
+    max_faults_per_key: int | None = None
 
 
 class FakeSendGrid:
@@ -128,6 +130,13 @@ class FakeSendGrid:
       hang_seconds: every request waits this long before any answer (released early by stop()).
         A valid message is still accepted after the wait, though the client has given up: the
         same "accepted but the sender never heard" window that SendGrid has for real.
+      hang_every_nth: with hang_seconds, only the nth, 2nth, ... request hangs; it is then
+        answered 503 and not accepted (a server that stalled before taking the message: a
+        timeout that sends nothing), unlike hang_seconds alone.
+      max_faults_per_key: at most this many 500s and hangs for one message (by its
+        `idempotency_key`); later requests for it get no such fault (429s still come). The
+        fault rates stay per request; the cap keeps a fault test about the sender's handling of
+        them, not about the odds of 8 faults in a row for one message.
       keep_alive: answer HTTP/1.1 and keep connections open between requests, as SendGrid does
         (the benchmark uses it); an idle connection is closed after 2 s. Off by default: HTTP/1.0,
         one request per connection.
@@ -147,12 +156,16 @@ class FakeSendGrid:
         hang_seconds: float = 0.0,
         spec_path: Path | None = None,
         keep_alive: bool = False,
+        hang_every_nth: int | None = None,
+        max_faults_per_key: int | None = None,
     ):
         self.api_key = api_key
         self.keep_alive = keep_alive
         self.faults = _Faults(
-            fail_every_nth_with_429, retry_after, fail_ratio_500, hang_seconds, random.Random(seed)
+            fail_every_nth_with_429, retry_after, fail_ratio_500, hang_seconds, random.Random(seed),
+            hang_every_nth, max_faults_per_key,
         )
+        self._faults_by_key: dict[str, int] = {}
         self.validator = mail_send_validator(spec_path)
         self.accepted: list[dict] = []
         self.requests: list[RecordedRequest] = []
@@ -229,21 +242,34 @@ class FakeSendGrid:
             return 404, {}, _error("not found")
         if record.method != "POST":
             return 405, {}, _error("method not allowed")
+        faults = self.faults
+        key = _key_of(record.body) if faults.max_faults_per_key is not None else None
         with self._lock:
             self._count += 1
             nth = self._count
             # drawn for every request so the sequence depends only on the seed and request order
-            roll = self.faults.random.random()
-        if self.faults.hang_seconds:
-            self._stopping.wait(self.faults.hang_seconds)
+            roll = faults.random.random()
+            every = faults.fail_every_nth_with_429
+            limited = bool(every and nth % every == 0)
+            hang_now = bool(faults.hang_seconds) and (faults.hang_every_nth is None
+                                                     or (nth % faults.hang_every_nth == 0 and not limited))
+            fail_now = not limited and roll < faults.fail_ratio_500
+            if faults.max_faults_per_key is not None and (fail_now or (hang_now and faults.hang_every_nth)):
+                if self._faults_by_key.get(key, 0) >= faults.max_faults_per_key:
+                    fail_now = hang_now = False
+                else:
+                    self._faults_by_key[key] = self._faults_by_key.get(key, 0) + 1
+        if hang_now:
+            self._stopping.wait(faults.hang_seconds)
+            if faults.hang_every_nth:
+                return 503, {}, _error("service unavailable")
         if record.headers.get("authorization") != f"Bearer {self.api_key}":
             return 401, {}, _error(
                 "The provided authorization grant is invalid, expired, or revoked")
-        every = self.faults.fail_every_nth_with_429
-        if every and nth % every == 0:
-            headers = {"Retry-After": self.faults.retry_after} if self.faults.retry_after else {}
+        if limited:
+            headers = {"Retry-After": faults.retry_after} if faults.retry_after else {}
             return 429, headers, _error("too many requests")
-        if roll < self.faults.fail_ratio_500:
+        if fail_now:
             return 500, {}, _error("internal server error")
         try:
             record.json = json.loads(record.body)
@@ -255,6 +281,19 @@ class FakeSendGrid:
         with self._lock:
             self.accepted.append(record.json)
         return 202, {"X-Message-Id": uuid.uuid4().hex[:22]}, None
+
+
+def _key_of(body: bytes) -> str | None:
+    """The message's `idempotency_key` custom arg, or None when the body has none."""
+    try:
+        parsed = json.loads(body)
+        for personalization in parsed.get("personalizations", []):
+            key = (personalization.get("custom_args") or {}).get("idempotency_key")
+            if key:
+                return key
+        return (parsed.get("custom_args") or {}).get("idempotency_key")
+    except (ValueError, AttributeError, TypeError):
+        return None
 
 
 def _error(message: str, field: str | None = None) -> dict:
