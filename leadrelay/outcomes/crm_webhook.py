@@ -25,6 +25,7 @@ from leadrelay.clock import parse_as_of
 from leadrelay.nurture.suppression import normalise_email
 from leadrelay.outcomes.record import OutcomeRequest
 from leadrelay.outcomes.rules import OutcomeError, clean_reason, parse_amount, parse_outcome
+from leadrelay.text_safety import storable
 
 SIGNATURE_HEADER = "X-Leadrelay-Signature"
 TIMESTAMP_HEADER = "X-Leadrelay-Timestamp"
@@ -110,7 +111,7 @@ def _text(data: dict[str, Any], key: str, limit: int) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise MalformedPost(f"{key} must be text.")
-    text = str(value).strip()
+    text = storable(str(value).strip())  # a NUL would make PostgreSQL refuse the lookup: a 503 for ever
     if len(text) > limit:
         raise MalformedPost(f"{key} is longer than {limit} characters.")
     return text or None

@@ -25,6 +25,7 @@ from leadrelay.models import QuarantineEntry
 from leadrelay.nurture.suppression import normalise_email
 from leadrelay.outcomes.record import OutcomeRequest, record_outcomes
 from leadrelay.outcomes.rules import OutcomeError, clean_reason, parse_amount, parse_outcome
+from leadrelay.text_safety import storable_fields
 
 REQUIRED_COLUMNS = ("email", "outcome", "occurred_at")
 EXTERNAL_ID_MAX = 200
@@ -81,7 +82,8 @@ def parse_row(record: CsvRecord) -> OutcomeRequest | str:
     """The outcome a row describes, or why it cannot be one (a quarantine reason)."""
     if record.values is None:
         return record.error or "malformed line"
-    values = {key: (value or "").strip() for key, value in record.values.items()}
+    # storable: a NUL in one row's email or id made PostgreSQL refuse the batch's lookup
+    values = storable_fields({key: (value or "").strip() for key, value in record.values.items()})
     email = normalise_email(values.get("email", ""))
     if not email:
         return "email is missing"

@@ -145,3 +145,20 @@ def test_an_export_without_the_outcome_column_is_refused_in_one_sentence(engine,
     path.write_text("email,occurred_at\ncarla@acme-buyer.com,2026-11-05\n")
     with pytest.raises(ImportFailed, match="no 'outcome' column"):
         import_outcomes(path, engine, AS_OF)
+
+
+def test_a_nul_in_one_rows_email_or_id_quarantines_that_row_and_the_rest_is_recorded(engine, tmp_path):
+    """PostgreSQL refuses NUL in text: unmade storable, one such row failed the whole file."""
+    with unit_of_work(engine) as session:
+        add_sal_lead(session)
+    path = tmp_path / "crm.csv"
+    path.write_text("email,outcome,occurred_at,external_id\n"
+                    "car\x00la@acme-buyer.com,lost,2026-11-05,n1\n"
+                    "carla@acme-buyer.com,sql,2026-11-05,n\x002\n")
+
+    counts = import_outcomes(path, engine, AS_OF)
+
+    assert (counts.recorded, counts.quarantined) == (1, 1)
+    assert lead_by_email(engine).stage == "sql"
+    with unit_of_work(engine) as session:
+        assert [q.reason for q in session.scalars(select(QuarantineEntry))] == ["no lead has this email address"]

@@ -137,3 +137,13 @@ def test_a_delivery_that_races_another_of_the_same_event_is_a_duplicate(client, 
 
     assert (reply.status_code, reply.json()["status"]) == (200, "duplicate") and len(calls) == 2
     assert counts(engine) == before
+
+
+@pytest.mark.parametrize("payload, status", [
+    ({"email": "car\x00la@acme-buyer.com", "outcome": "won", "event_id": "evt-nul-1"}, 404),
+    ({"email": CARLA, "outcome": "sql", "event_id": "evt\x00nul-2"}, 200),
+], ids=["NUL in the email", "NUL in the event id"])
+def test_a_nul_in_a_post_is_an_answer_about_the_post_never_a_retry_for_ever(client, engine, payload, status):
+    """On PostgreSQL a NUL made the lookup fail: 503 ("send it again"), which a CRM retries for ever."""
+    reply = post(client, payload)
+    assert reply.status_code == status, reply.text
