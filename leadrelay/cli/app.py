@@ -218,7 +218,7 @@ def preview(
 @app.command()
 @plain_errors
 def web(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port")) -> None:
-    """The web app: signed rep links (and, later, unsubscribe, SendGrid webhook, form intake)."""
+    """The web app: signed rep links, unsubscribe, SendGrid and CRM webhooks, form intake, /report."""
     from leadrelay.web.sendgrid_view import startup_problem, startup_warnings
     from leadrelay.web.server import serve as serve_web
 

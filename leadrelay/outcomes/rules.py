@@ -76,6 +76,8 @@ def parse_amount(text: str | int | float | None) -> int | None:
             raise OutcomeError("amount must be a number of at least 0 with at most two decimals.")
     else:
         cleaned = text.strip()
+        if cleaned.startswith("-") and _AMOUNT.fullmatch(cleaned[1:].strip()):
+            raise OutcomeError("amount must not be negative.")
         if not _AMOUNT.fullmatch(cleaned):
             raise OutcomeError("amount must be a number such as 12500 or 12500.00 (no currency sign).")
         value = Decimal(cleaned.replace(",", ""))

@@ -161,3 +161,8 @@ def test_a_csv_row_is_keyed_by_external_id_or_by_email_outcome_and_time():
 ])
 def test_bad_csv_rows_say_why(values, reason):
     assert parse_row(record(values)).startswith(reason)
+
+
+def test_a_negative_amount_is_refused_for_being_negative_not_for_not_being_a_number():
+    with pytest.raises(OutcomeError, match="must not be negative"):
+        parse_amount("-12,500.00")
