@@ -13,6 +13,8 @@ from sqlalchemy import and_, distinct, func, select
 from sqlmodel import Session
 
 from leadrelay.models import Handoff, HandoffStatus, Lead, LeadEvent, NurtureEnrollment, SalesOutcome, Stage
+from leadrelay.reporting.breakdowns import (conversion_overall, median_days_in_stage, sla_by_rep_and_tier,
+                                            week_over_week)
 
 FUNNEL = ("contacts", "leads", Stage.mql.value, Stage.sal.value, Stage.sql.value, Stage.won.value)
 
@@ -53,6 +55,7 @@ def funnel_report(session: Session, since: datetime | None = None, until: dateti
 
     stages = {stage: sum(s[stage] for s in per_source.values()) for stage in FUNNEL}
     current = dict(session.execute(select(Lead.stage, func.count()).where(cohort).group_by(Lead.stage)).all())
+    weeks = weekly(session, cohort)
     return {
         "stages": stages,
         "conversion": conversion(stages),
@@ -63,7 +66,11 @@ def funnel_report(session: Session, since: datetime | None = None, until: dateti
         "by_rep": by_rep(session, cohort),
         "by_track": by_track(session, cohort),
         "rejections": rejection_reasons(session, cohort),
-        "weekly": weekly(session, cohort),
+        "weekly": weeks,
+        "conversion_overall": conversion_overall(stages),
+        "median_days_in_stage": median_days_in_stage(session, cohort),
+        "sla_by_rep_and_tier": sla_by_rep_and_tier(session, cohort),
+        "week_over_week": week_over_week(weeks, FUNNEL[:1] + FUNNEL[2:]),
     }
 
 
