@@ -51,7 +51,7 @@ def test_the_page_shows_median_days_in_stage(page_and_report):
 def test_the_page_shows_sla_by_rep_and_tier(page_and_report):
     page, report = page_and_report
     shown = cells(page, "sla-rep")
-    expected = {rep: [f"{c['met']} / {c['breached']} / {c['open']}" for c in (tiers["hot"], tiers["warm"], tiers["cold"])]
+    expected = {rep: [f"{c['met']}/{c['breached']}/{c['open']}" for c in (tiers["hot"], tiers["warm"], tiers["cold"])]
                 for rep, tiers in report["sla_by_rep_and_tier"].items()}
     assert shown == expected and len(shown) == 2
     hot = [c["hot"] for c in report["sla_by_rep_and_tier"].values()]
