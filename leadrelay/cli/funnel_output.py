@@ -74,7 +74,7 @@ def _weekly(console: Console, weeks: list[dict[str, Any]], change: dict[str, Any
     for week in shown:
         table.add_row(week["week"], *[str(week.get(name, 0)) for name in series])
     console.print(table)
-    if change and change.get("previous_week"):
+    if change:
         parts = [f"{name} {row['count']} ({row['change']:+d}{_pct(row['change_pct'])})"
                  for name, row in change["stages"].items()]
         console.print(Text(f"week over week ({change['week']} vs {change['previous_week']}): " + ", ".join(parts)))

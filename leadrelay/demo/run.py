@@ -80,7 +80,7 @@ def run_demo(directory: Path, lead_count: int, seed: int, console: Console) -> N
                           f"{deals['sql']} SQL, {deals['won']} won, {deals['lost']} lost")
 
         with unit_of_work(wired.engine) as session:
-            report = funnel_report(session)
+            report = funnel_report(session, as_of=START + timedelta(days=DAYS))
             hottest = session.scalars(select(Lead.email).order_by(Lead.score_total.desc())).first()
     cli_output.print_funnel(report)
     console.print(f"\nExplore it: LEADRELAY_DATABASE_URL={url} leadrelay lead show {hottest}", soft_wrap=True)

@@ -3,6 +3,7 @@ rep and tier, and week over week. Grouped or windowed queries over the cohort, n
 the arithmetic is in plain functions (`is_middle_rank`, `median_of_middles`, `week_over_week`)."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
 from sqlalchemy import Integer, cast, func, select
@@ -97,16 +98,18 @@ def sla_by_rep_and_tier(session: Session, cohort) -> dict[str, dict[str, dict[st
     return dict(sorted(reps.items()))
 
 
-def week_over_week(weeks: Sequence[dict[str, Any]], series: Sequence[str]) -> dict[str, Any]:
-    """The last two weeks of `weekly` side by side: {week, previous_week, stages: {stage: {count,
-    previous, change, change_pct}}}; change_pct is None when the previous week had none. With
-    fewer than two weeks the missing one counts as zero (and its date is None). The last week may
-    still be under way."""
-    latest = weeks[-1] if weeks else {}
-    previous = weeks[-2] if len(weeks) > 1 else {}
+def week_over_week(weeks: Sequence[dict[str, Any]], series: Sequence[str], as_of: datetime) -> dict[str, Any]:
+    """The last complete week before `as_of` against the week before it (weeks from Monday, UTC;
+    the week `as_of` falls in is under way, so it is left out), from `weekly`'s rows: {week,
+    previous_week, stages: {stage: {count, previous, change, change_pct}}}; a week `weekly` does
+    not have counts zero; change_pct is None when the week before had none."""
+    monday = as_of.astimezone(timezone.utc).date() - timedelta(days=as_of.astimezone(timezone.utc).weekday())
+    latest_start, previous_start = monday - timedelta(weeks=1), monday - timedelta(weeks=2)
+    by_start = {row["week"]: row for row in weeks}
+    latest, previous = by_start.get(latest_start.isoformat(), {}), by_start.get(previous_start.isoformat(), {})
     stages = {}
     for name in series:
         now, before = latest.get(name, 0), previous.get(name, 0)
         stages[name] = {"count": now, "previous": before, "change": now - before,
                         "change_pct": round((now - before) / before, 4) if before else None}
-    return {"week": latest.get("week"), "previous_week": previous.get("week"), "stages": stages}
+    return {"week": latest_start.isoformat(), "previous_week": previous_start.isoformat(), "stages": stages}

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select
 from sqlmodel import Session
 
+from leadrelay.clock import now
 from leadrelay.models import Handoff, HandoffStatus, Lead, LeadEvent, NurtureEnrollment, SalesOutcome, Stage
 from leadrelay.reporting.breakdowns import (conversion_overall, median_days_in_stage, sla_by_rep_and_tier,
                                             week_over_week)
@@ -28,11 +29,13 @@ def _cohort(since: datetime | None, until: datetime | None):
     return and_(True, *conditions)
 
 
-def funnel_report(session: Session, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
+def funnel_report(session: Session, since: datetime | None = None, until: datetime | None = None,
+                  as_of: datetime | None = None) -> dict[str, Any]:
     """Counts of leads created in [since, until) that ever reached each funnel stage.
 
     contacts: every person received; leads: those scored into the funnel; mql..won: reached that
-    stage at some point (from history), wherever they are now.
+    stage at some point (from history), wherever they are now. `as_of` (default now) only picks
+    the weeks `week_over_week` compares.
     """
     cohort = _cohort(since, until)
     per_source: dict[str, dict[str, int]] = {}
@@ -70,7 +73,7 @@ def funnel_report(session: Session, since: datetime | None = None, until: dateti
         "conversion_overall": conversion_overall(stages),
         "median_days_in_stage": median_days_in_stage(session, cohort),
         "sla_by_rep_and_tier": sla_by_rep_and_tier(session, cohort),
-        "week_over_week": week_over_week(weeks, FUNNEL[:1] + FUNNEL[2:]),
+        "week_over_week": week_over_week(weeks, FUNNEL[:1] + FUNNEL[2:], as_of or now()),
     }
 
 

@@ -59,7 +59,7 @@ def refusal_page(access: Access) -> Page:
 def report_page(services: Services, since: datetime | None, until: datetime | None, as_of: datetime) -> Page:
     """The funnel with its charts, from the same `funnel_report` as `leadrelay funnel --json`."""
     with unit_of_work(services.engine) as session:
-        report = funnel_report(session, since, until)
+        report = funnel_report(session, since, until, as_of)
     stages = report["stages"]
     notes = [""] + [_percent(report["conversion"].get(f"{a}->{b}")) for a, b in zip(FUNNEL, FUNNEL[1:])]
     reps = report["by_rep"]

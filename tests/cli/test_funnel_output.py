@@ -36,10 +36,10 @@ def row(output: str, first: str) -> list[str]:
 
 def test_the_funnel_shows_every_step_with_its_conversion_and_the_managers_breakdowns(workdir):  # noqa: F811
     closed_funnel(workdir)
-    result = run("funnel")
+    result = run("funnel", "--as-of", "2026-11-17T08:00:00Z")  # the last whole week: 9 November
     assert result.exit_code == 0, result.output
     out = result.output
-    report = json.loads(run("funnel", "--json").stdout)
+    report = json.loads(run("funnel", "--json", "--as-of", "2026-11-17T08:00:00Z").stdout)
 
     assert report["stages"]["sql"] == 1 and report["stages"]["won"] == 1
     assert report["conversion_overall"]["contacts->won"] == round(1 / 13, 4)
@@ -56,6 +56,8 @@ def test_the_funnel_shows_every_step_with_its_conversion_and_the_managers_breakd
     # accepted at 10:00 on day 0, qualified day 3 at 10:00, won day 5: 3 days in sal, 2 in sql
     assert "sal 3, sql 2" in out
     assert "week over week (2026-11-09 vs 2026-11-02): contacts 3 (-7, -70%)" in out.replace("\n", " ")
+    assert report["week_over_week"]["stages"]["contacts"] == {"count": 3, "previous": 10, "change": -7,
+                                                              "change_pct": -0.7}
 
 
 def test_an_empty_funnel_prints_its_table_without_breakdowns(workdir):  # noqa: F811
@@ -64,3 +66,9 @@ def test_an_empty_funnel_prints_its_table_without_breakdowns(workdir):  # noqa: 
     assert result.exit_code == 0 and "Traceback" not in result.output
     assert "rejection reasons: none" in result.output and "no stage left yet" in result.output
     assert "week over week" not in result.output
+
+
+def test_a_bad_as_of_is_a_usage_error(workdir):  # noqa: F811
+    assert run("init").exit_code == 0
+    result = run("funnel", "--as-of", "last tuesday-ish")
+    assert result.exit_code == 2 and "is not an ISO 8601 date" in result.output

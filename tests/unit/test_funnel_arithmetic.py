@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import statistics
+from datetime import datetime, timezone
 
 import pytest
 
@@ -34,21 +35,30 @@ def test_conversion_from_contacts_to_every_later_stage():
     assert conversion_overall(dict.fromkeys(stages, 0))["contacts->won"] is None
 
 
-def test_week_over_week_compares_the_last_two_weeks():
+def test_week_over_week_compares_the_last_two_whole_weeks_before_as_of():
     weeks = [{"week": "2026-11-02", "contacts": 99, "won": 9},
              {"week": "2026-11-09", "contacts": 40, "won": 0},
-             {"week": "2026-11-16", "contacts": 50, "won": 2}]
-    change = week_over_week(weeks, ["contacts", "won"])
+             {"week": "2026-11-16", "contacts": 50, "won": 2},
+             {"week": "2026-11-23", "contacts": 1, "won": 0}]  # under way on Wednesday the 25th
+    change = week_over_week(weeks, ["contacts", "won"], datetime(2026, 11, 25, 12, tzinfo=timezone.utc))
     assert (change["week"], change["previous_week"]) == ("2026-11-16", "2026-11-09")
     assert change["stages"]["contacts"] == {"count": 50, "previous": 40, "change": 10, "change_pct": 0.25}
     assert change["stages"]["won"] == {"count": 2, "previous": 0, "change": 2, "change_pct": None}
 
 
-def test_week_over_week_with_one_week_or_none_counts_the_missing_week_as_zero():
-    one = week_over_week([{"week": "2026-11-02", "contacts": 5}], ["contacts"])
-    assert one == {"week": "2026-11-02", "previous_week": None,
-                   "stages": {"contacts": {"count": 5, "previous": 0, "change": 5, "change_pct": None}}}
-    assert week_over_week([], ["contacts"])["stages"]["contacts"]["count"] == 0
+def test_a_week_starts_on_monday_at_midnight_utc():
+    weeks = [{"week": "2026-11-16", "contacts": 50}, {"week": "2026-11-23", "contacts": 7}]
+    sunday_night = week_over_week(weeks, ["contacts"], datetime(2026, 11, 29, 23, 59, tzinfo=timezone.utc))
+    monday = week_over_week(weeks, ["contacts"], datetime(2026, 11, 30, 0, 0, tzinfo=timezone.utc))
+    assert sunday_night["week"] == "2026-11-16" and monday["week"] == "2026-11-23"
+    assert monday["stages"]["contacts"] == {"count": 7, "previous": 50, "change": -43, "change_pct": -0.86}
+
+
+def test_weeks_without_rows_count_zero():
+    quiet = week_over_week([{"week": "2026-09-07", "contacts": 5}], ["contacts"],
+                           datetime(2026, 11, 25, tzinfo=timezone.utc))
+    assert quiet == {"week": "2026-11-16", "previous_week": "2026-11-09",
+                     "stages": {"contacts": {"count": 0, "previous": 0, "change": 0, "change_pct": None}}}
 
 
 @pytest.mark.parametrize("status, breached, bucket", [

@@ -3,12 +3,14 @@ conversion from contacts, week over week, median days in stage, and SLA by rep a
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 import pytest
 from pydantic import SecretStr
 
 from leadrelay.db import unit_of_work
 from leadrelay.reporting.funnel import funnel_report
+from leadrelay.web import report_routes
 from tests.support.funnel_data import seed_funnel
 from tests.support.web import web_client
 
@@ -16,11 +18,15 @@ LOGIN = {"report_user": "manager", "report_password": SecretStr("s3cret")}
 AUTH = ("manager", "s3cret")
 
 
+AS_OF = datetime(2026, 11, 17, 8, tzinfo=timezone.utc)  # the last whole week: 9 November
+
+
 @pytest.fixture
-def page_and_report(engine, tmp_path):
+def page_and_report(engine, tmp_path, monkeypatch):
     seed_funnel(engine, tmp_path)
+    monkeypatch.setattr(report_routes, "now", lambda: AS_OF)
     with unit_of_work(engine) as session:
-        report = funnel_report(session)
+        report = funnel_report(session, as_of=AS_OF)
     reply = web_client(engine, **LOGIN).get("/report", auth=AUTH)
     assert reply.status_code == 200
     return reply.text, report
@@ -64,7 +70,7 @@ def test_the_page_shows_week_over_week(page_and_report):
     shown = cells(page, "wow-stage")
     assert shown["contacts"] == ["3", "10", "-7 (-70%)"]
     assert shown["won"] == ["0", "0", "+0"]
-    assert "The week of 2026-11-09 against the week of 2026-11-02" in page
+    assert "The week of 2026-11-09, the last whole week, against the week of 2026-11-02" in page
 
 
 def test_an_empty_report_has_the_tables_and_no_week_over_week(engine):
