@@ -15,9 +15,9 @@ from leadrelay.wiring import services
 
 
 @task(name="funnel-report", cache_policy=NO_CACHE)
-def build_funnel() -> dict:
+def build_funnel(as_of: datetime) -> dict:
     with unit_of_work(services().engine) as session:
-        return funnel_report(session)
+        return funnel_report(session, as_of=as_of)
 
 
 # Retrying is safe: the report only reads, and republishing its artifacts adds a version.
@@ -26,7 +26,7 @@ def build_funnel() -> dict:
 def report(as_of: datetime | None = None) -> dict:
     """Compute the funnel (stages, conversion, SLA, by source) and publish it as an artifact."""
     as_of = parse_as_of(as_of)
-    funnel = build_funnel()
+    funnel = build_funnel(as_of)
     create_markdown_artifact(key="leadrelay-funnel", markdown=funnel_markdown(funnel, as_of),
                              description="Lead funnel, SLA and sources")
     publish_counts({"funnel": funnel["stages"], "sla": funnel["sla"]})

@@ -127,6 +127,7 @@ def funnel(
     as_json: bool = typer.Option(False, "--json", help="Stable JSON output."),
     since: Optional[str] = typer.Option(None, "--since", help="Only leads created at or after this date."),
     until: Optional[str] = typer.Option(None, "--until", help="Only leads created before this date."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Week over week compares the last two whole weeks before this time (default: now)."),
 ) -> None:
     """Counts per stage, conversion, SLA met/breached, by source."""
     from leadrelay.db import unit_of_work
@@ -134,7 +135,8 @@ def funnel(
 
     found = _ready_services()
     with unit_of_work(found.engine) as session:
-        report = funnel_report(session, _as_of(since) if since else None, _as_of(until) if until else None)
+        report = funnel_report(session, _as_of(since) if since else None, _as_of(until) if until else None,
+                               _as_of(as_of))
     cli_output.emit(report, as_json, cli_output.print_funnel)
 
 

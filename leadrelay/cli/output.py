@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from leadrelay.cli.funnel_output import print_breakdowns
 from leadrelay.lead_view import display_name
 
 _console = Console()
@@ -82,10 +83,12 @@ def print_funnel(report: dict[str, Any]) -> None:
     table.add_column("stage")
     table.add_column("reached", justify="right")
     table.add_column("conversion", justify="right")
+    table.add_column("from contacts", justify="right")
+    overall = report.get("conversion_overall", {})
     previous = None
     for stage, count in report["stages"].items():
         rate = report["conversion"].get(f"{previous}->{stage}") if previous else None
-        table.add_row(stage, str(count), f"{rate:.0%}" if rate is not None else "")
+        table.add_row(stage, str(count), _percent(rate), _percent(overall.get(f"contacts->{stage}")))
         previous = stage
     _console.print(table)
     sla = report["sla"]
@@ -104,6 +107,11 @@ def print_funnel(report: dict[str, Any]) -> None:
     for source, data in report["by_source"].items():
         by_source.add_row(lit(source), *[str(n) for n in data["stages"].values()])
     _console.print(by_source)
+    print_breakdowns(_console, report)
+
+
+def _percent(rate: float | None) -> str:
+    return "" if rate is None else f"{rate:.1%}" if 0 < rate < 0.1 else f"{rate:.0%}"
 
 
 def retry_summary(queued: int, kept_suppressed: int) -> str:

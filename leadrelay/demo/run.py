@@ -80,10 +80,20 @@ def run_demo(directory: Path, lead_count: int, seed: int, console: Console) -> N
                           f"{deals['sql']} SQL, {deals['won']} won, {deals['lost']} lost")
 
         with unit_of_work(wired.engine) as session:
-            report = funnel_report(session)
+            report = funnel_report(session, as_of=START + timedelta(days=DAYS))
             hottest = session.scalars(select(Lead.email).order_by(Lead.score_total.desc())).first()
     cli_output.print_funnel(report)
     console.print(f"\nExplore it: LEADRELAY_DATABASE_URL={url} leadrelay lead show {hottest}", soft_wrap=True)
+    console.print(report_hint(url, settings), soft_wrap=True)
+
+
+def report_hint(database_url: str, settings) -> str:
+    """Where the managers' report of this demo is, and how to open it (never the password itself)."""
+    login = ("sign in with LEADRELAY_REPORT_USER / LEADRELAY_REPORT_PASSWORD"
+             if settings.report_user and settings.report_password and settings.report_password.get_secret_value()
+             else "set LEADRELAY_REPORT_USER and LEADRELAY_REPORT_PASSWORD first: without them it refuses everyone")
+    return (f"Report: http://127.0.0.1:8000/report (run `LEADRELAY_DATABASE_URL={database_url} leadrelay web`; "
+            f"{login})")
 
 
 def _rep_answers(session, rng: random.Random, as_of: datetime) -> dict[str, int]:

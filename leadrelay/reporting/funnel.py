@@ -12,7 +12,10 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select
 from sqlmodel import Session
 
+from leadrelay.clock import now
 from leadrelay.models import Handoff, HandoffStatus, Lead, LeadEvent, NurtureEnrollment, OutboxEmail, SalesOutcome, Stage
+from leadrelay.reporting.breakdowns import (conversion_overall, median_days_in_stage, sla_by_rep_and_tier,
+                                            week_over_week)
 
 FUNNEL = ("contacts", "leads", Stage.mql.value, Stage.sal.value, Stage.sql.value, Stage.won.value)
 
@@ -26,12 +29,14 @@ def _cohort(since: datetime | None, until: datetime | None):
     return and_(True, *conditions)
 
 
-def funnel_report(session: Session, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
+def funnel_report(session: Session, since: datetime | None = None, until: datetime | None = None,
+                  as_of: datetime | None = None) -> dict[str, Any]:
     """Counts of leads created in [since, until) that ever reached each funnel stage.
 
     contacts: every person received; leads: those scored into the funnel; mql..won: reached that
-    stage at some point (from history), wherever they are now. email: the outbox's messages
-    queued in the same period, by status (queued, sending, sent, failed).
+    stage at some point (from history), wherever they are now. `as_of` (default now) only picks
+    the weeks `week_over_week` compares. email: the outbox's messages queued in the same period,
+    by status (queued, sending, sent, failed).
     """
     cohort = _cohort(since, until)
     per_source: dict[str, dict[str, int]] = {}
@@ -54,6 +59,7 @@ def funnel_report(session: Session, since: datetime | None = None, until: dateti
 
     stages = {stage: sum(s[stage] for s in per_source.values()) for stage in FUNNEL}
     current = dict(session.execute(select(Lead.stage, func.count()).where(cohort).group_by(Lead.stage)).all())
+    weeks = weekly(session, cohort)
     return {
         "stages": stages,
         "conversion": conversion(stages),
@@ -64,7 +70,11 @@ def funnel_report(session: Session, since: datetime | None = None, until: dateti
         "by_rep": by_rep(session, cohort),
         "by_track": by_track(session, cohort),
         "rejections": rejection_reasons(session, cohort),
-        "weekly": weekly(session, cohort),
+        "weekly": weeks,
+        "conversion_overall": conversion_overall(stages),
+        "median_days_in_stage": median_days_in_stage(session, cohort),
+        "sla_by_rep_and_tier": sla_by_rep_and_tier(session, cohort),
+        "week_over_week": week_over_week(weeks, FUNNEL[:1] + FUNNEL[2:], as_of or now()),
         "email": outbox_counts(session, since, until),
     }
 

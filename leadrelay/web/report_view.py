@@ -16,6 +16,7 @@ from enum import Enum
 
 from leadrelay.config.settings import Settings
 from leadrelay.db import unit_of_work
+from leadrelay.reporting.breakdowns import TIERS
 from leadrelay.reporting.charts import PALETTE, horizontal_bars, weekly_lines
 from leadrelay.reporting.funnel import FUNNEL, funnel_report
 from leadrelay.web.pages import Page, message_page
@@ -58,7 +59,7 @@ def refusal_page(access: Access) -> Page:
 def report_page(services: Services, since: datetime | None, until: datetime | None, as_of: datetime) -> Page:
     """The funnel with its charts, from the same `funnel_report` as `leadrelay funnel --json`."""
     with unit_of_work(services.engine) as session:
-        report = funnel_report(session, since, until)
+        report = funnel_report(session, since, until, as_of)
     stages = report["stages"]
     notes = [""] + [_percent(report["conversion"].get(f"{a}->{b}")) for a, b in zip(FUNNEL, FUNNEL[1:])]
     reps = report["by_rep"]
@@ -69,6 +70,9 @@ def report_page(services: Services, since: datetime | None, until: datetime | No
         "since": since,
         "until": until,
         "funnel_chart": horizontal_bars(list(stages.items()), notes=notes),
+        "from_contacts": {stage: _percent(rate) for stage, rate in
+                          ((key.removeprefix("contacts->"), rate) for key, rate in report["conversion_overall"].items())},
+        "tiers": TIERS,
         # Each stage keeps its funnel bar's colour in the trend (there is no `leads` line).
         "weekly_chart": weekly_lines(report["weekly"], ["contacts", *FUNNEL[2:]],
                                      colours=[PALETTE[0], *PALETTE[2:len(FUNNEL)]]),
