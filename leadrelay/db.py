@@ -7,6 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
+import psycopg
+from psycopg.pq import DiagnosticField
 from sqlalchemy import Insert, Select, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -38,7 +40,7 @@ def engine_for(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-        return engine
+        return keep_error_data_out(engine)
     return keep_error_data_out(create_engine(url, pool_pre_ping=True, hide_parameters=True))
 
 
@@ -51,6 +53,8 @@ def keep_error_data_out(engine: Engine) -> Engine:
     def _first_line_only(context):
         full = without_error_data(context.original_exception)
         wrapped = context.sqlalchemy_exception  # its text was made from the driver's already
+        if wrapped is not None:
+            wrapped.params = None  # hidden from its text, but pickled with it (Prefect stores failures)
         if full and wrapped is not None and wrapped.args and isinstance(wrapped.args[0], str):
             first = full.split("\n", 1)[0]
             wrapped.args = (wrapped.args[0].replace(full, first), *wrapped.args[1:])
@@ -58,15 +62,33 @@ def keep_error_data_out(engine: Engine) -> Engine:
     return engine
 
 
+# What a driver error keeps of PostgreSQL's diagnostics: names, never the row (DETAIL, CONTEXT,
+# WHERE and the failing statement quote it, and Prefect pickles a failed run's exception to disk).
+_DIAGNOSTICS_KEPT = {"SEVERITY", "SEVERITY_NONLOCALIZED", "SQLSTATE", "MESSAGE_PRIMARY", "SCHEMA_NAME",
+                     "TABLE_NAME", "COLUMN_NAME", "DATATYPE_NAME", "CONSTRAINT_NAME"}
+
+
 def without_error_data(error: BaseException) -> str | None:
     """Cut a driver error's message to its first line, in place (PostgreSQL's DETAIL and CONTEXT
-    lines quote the row: "Key (email)=(…)", "COPY lead, line 3: …"); returns the text it had, or
-    None when there was nothing to cut. For errors from the driver's own cursor (COPY, raw SQL)."""
+    lines quote the row: "Key (email)=(…)", "COPY lead, line 3: …"), and its diagnostics to the
+    names in them; returns the text it had, or None when there was nothing to cut. For errors from
+    the driver's own cursor (COPY, raw SQL) too."""
+    _forget_row_diagnostics(error)
     args = getattr(error, "args", ())
     if not (args and isinstance(args[0], str) and "\n" in args[0]):
         return None
     error.args = (args[0].split("\n", 1)[0], *args[1:])
     return args[0]
+
+
+def _forget_row_diagnostics(error: BaseException) -> None:
+    """A psycopg error's diagnostics (what `.diag` reads and pickling keeps) down to the names."""
+    if not isinstance(error, psycopg.Error) or error._info is None:  # noqa: SLF001 (no public setter)
+        return
+    fields = [field for field in DiagnosticField if field.name in _DIAGNOSTICS_KEPT]
+    info = error._info  # noqa: SLF001
+    error._info = ({field: info.get(field) for field in fields} if isinstance(info, dict)  # noqa: SLF001
+                   else {field: info.error_field(field) for field in fields})
 
 
 def supports_skip_locked(bind: Engine | Connection) -> bool:

@@ -3,6 +3,7 @@ hidden and PostgreSQL's DETAIL lines (which quote the row) are cut, on SQLite an
 from __future__ import annotations
 
 import logging
+import pickle
 import traceback
 from datetime import datetime, timezone
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 
-from leadrelay.bulk import raw
+from leadrelay.bulk import insert_rows, raw
 from leadrelay.db import engine_for, unit_of_work
 from leadrelay.models import Lead, QuarantineEntry
 from tests.support.db_url import database_url
@@ -76,3 +77,25 @@ def test_a_missing_table_error_does_not_show_the_quarantined_row(private_engine,
     shown = "".join(traceback.format_exception(raised.value)) + caplog.text
     assert "quarantine" in shown
     assert EMAIL not in shown and TOKEN not in shown
+
+
+def test_a_failed_runs_exception_pickles_without_the_row(private_engine):
+    """Prefect pickles a failed run's exception into its storage: the driver's diagnostics (DETAIL
+    quotes the row) and SQLAlchemy's bound parameters went with it, whatever the message said."""
+    with unit_of_work(private_engine) as session:
+        session.execute(insert(Lead.__table__), [lead_row()])
+
+    with pytest.raises(IntegrityError) as through_the_orm:
+        with unit_of_work(private_engine) as session:
+            session.execute(insert(Lead.__table__), [lead_row(first_name=NAME)])
+    pickled = [pickle.dumps(through_the_orm.value)]
+    if private_engine.dialect.name == "postgresql":
+        with pytest.raises(Exception) as through_copy:
+            with unit_of_work(private_engine) as session:
+                insert_rows(session.connection(), Lead.__table__, [lead_row(first_name=NAME)])
+        pickled.append(pickle.dumps(through_copy.value))
+
+    for blob in pickled:
+        for secret in (EMAIL, TOKEN, NAME):
+            assert secret.encode() not in blob
+    assert b"lead_email_key" in pickled[0] or private_engine.dialect.name == "sqlite"  # the name stays
