@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from leadrelay.bounded_json import NotJson, UnreadableJson, loads_bounded
 from leadrelay.clock import parse_as_of
 from leadrelay.nurture.suppression import normalise_email
 from leadrelay.outcomes.record import OutcomeRequest
@@ -32,6 +32,7 @@ TIMESTAMP_HEADER = "X-Leadrelay-Timestamp"
 ACTOR = "webhook:crm"
 MAX_AGE = timedelta(minutes=5)
 MAX_BODY_BYTES = 16_384
+MAX_DEPTH = 8  # one flat object is all a post needs
 EVENT_ID_MAX = 200
 EMAIL_MAX = 254
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
@@ -79,9 +80,11 @@ def verify_crm_signature(secret: str | None, signature: str | None, timestamp: s
 def parse_crm_post(body: bytes, as_of: datetime) -> OutcomeRequest:
     """The outcome a verified post describes; MalformedPost (one sentence) when it is not one."""
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        data = loads_bounded(body, MAX_DEPTH)
+    except NotJson:
         raise MalformedPost("the body is not valid JSON.") from None
+    except UnreadableJson as problem:  # nested too deep: json.loads would recurse into a 500
+        raise MalformedPost(str(problem)[0].lower() + str(problem)[1:]) from None
     if not isinstance(data, dict):
         raise MalformedPost("the body must be one JSON object.")
     email = _text(data, "email", EMAIL_MAX)

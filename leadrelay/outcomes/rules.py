@@ -72,7 +72,11 @@ def parse_amount(text: str | int | float | None) -> int | None:
             value = Decimal(str(text))
         except InvalidOperation:
             raise OutcomeError("amount must be a number such as 12500 or 12500.00.") from None
-        if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
+        try:  # quantize raises for a value with more digits than its context holds (1e30, 10**4000)
+            exact = value.is_finite() and value >= 0 and value == value.quantize(Decimal("0.01"))
+        except InvalidOperation:
+            raise OutcomeError("amount is too large.") from None
+        if not exact:
             raise OutcomeError("amount must be a number of at least 0 with at most two decimals.")
     else:
         cleaned = text.strip()

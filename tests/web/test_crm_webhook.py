@@ -95,7 +95,14 @@ def test_without_a_configured_secret_every_post_is_refused(engine):
 @pytest.mark.parametrize("raw, message", [(b"{not json", "not valid JSON"), (b'"won"', "one JSON object"),
                                           (b'{"email": "carla@acme-buyer.com", "outcome": "won"}', "event_id"),
                                           (b'{"email": "carla@acme-buyer.com", "outcome": "cheered", "event_id": "e"}',
-                                           "not an outcome")])
+                                           "not an outcome"),
+                                          # these three were 500s (recursion, decimal overflow)
+                                          (b'{"email": "carla@acme-buyer.com", "outcome": "won", "event_id": "e", "amount": '
+                                           + b"[" * 5000 + b"]" * 5000 + b"}", "nested more than"),
+                                          (b'{"email": "carla@acme-buyer.com", "outcome": "won", "event_id": "e", "amount": 1e30}',
+                                           "too large"),
+                                          (b'{"email": "carla@acme-buyer.com", "outcome": "won", "event_id": "e", "amount": '
+                                           + b"7" * 4000 + b"}", "amount")])
 def test_a_malformed_signed_post_is_a_400_with_the_reason(client, engine, raw, message):
     reply = post(client, None, raw=raw)
     assert reply.status_code == 400 and message in reply.json()["error"]
