@@ -9,7 +9,6 @@ imported). The `engagement` flow then rescores the leads.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from leadrelay.clock import parse_as_of
-from leadrelay.intake.csv_records import CsvRecord, in_batches
-from leadrelay.db import unit_of_work
+from leadrelay.intake.csv_records import CsvRecord
 from leadrelay.engagement.record import lead_ids_by_email, record_new_engagement
-from leadrelay.intake.importer import IMPORT_BATCH, ImportFailed, open_csv
+from leadrelay.intake.importer import RowCounts, import_rows_in_batches
 from leadrelay.nurture.suppression import normalise_email
 from leadrelay.models import QuarantineEntry
 from leadrelay.text_safety import storable
@@ -34,34 +32,18 @@ DEFAULT_SOURCE = "web"
 SOURCE_MAX, ID_MAX = 40, 180  # EngagementEvent.source / external_id (with its "activity:" prefix)
 
 
-@dataclass
-class ActivityCounts:
-    """Rows read, events stored, rows already stored before (by `id`), rows quarantined."""
-
-    rows: int = 0
-    recorded: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-
-
-def import_activity(path: Path, engine: Engine, as_of: datetime) -> ActivityCounts:
-    """Import every row of the activity CSV at `path`, one unit of work per batch of rows.
+def import_activity(path: Path, engine: Engine, as_of: datetime) -> RowCounts:
+    """Import every row of the activity CSV at `path`, one unit of work per batch of rows
+    (`recorded`: events stored; `duplicates`: rows stored before, by `id`).
 
     Raises ImportFailed (one sentence) when the file cannot be read or lacks a required column.
     """
-    _, header, records = open_csv(path)
-    missing = [column for column in REQUIRED_COLUMNS if column not in header]
-    if missing:
-        raise ImportFailed(f"{path} cannot be imported: the header has no '{missing[0]}' column.")
-    counts = ActivityCounts()
-    for batch in in_batches(records, IMPORT_BATCH):
-        with unit_of_work(engine) as session:
-            _import_batch(session, batch, storable(path.name), as_of, counts)
-    return counts
+    return import_rows_in_batches(path, engine, REQUIRED_COLUMNS,
+                                  lambda session, batch, name, counts: _import_batch(session, batch, name, as_of, counts))
 
 
 def _import_batch(session: Session, batch: list[CsvRecord], file_name: str, as_of: datetime,
-                  counts: ActivityCounts) -> None:
+                  counts: RowCounts) -> None:
     parsed = [(record, _parse_row(record)) for record in batch]
     leads = lead_ids_by_email(session, [row["email"] for _, row in parsed if isinstance(row, dict)])
     events, quarantine = [], []

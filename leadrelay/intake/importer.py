@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from leadrelay.intake.csv_records import CsvHeaderError, CsvRecord, decode, in_batches, read_records
 from leadrelay.db import unit_of_work
@@ -14,7 +16,7 @@ from leadrelay.intake.normalise import Rejected, normalise_lead
 from leadrelay.intake.store import IntakeCounts, IntakeItem, store_intake
 from leadrelay.text_safety import storable
 
-IMPORT_BATCH = 1000  # rows per transaction for the activity import
+IMPORT_BATCH = 1000  # rows per transaction for the activity and outcome imports
 # Rows per transaction for leads: big enough for COPY to pay off (on PostgreSQL; executemany on
 # SQLite), small enough that memory stays flat and a failed batch costs little.
 LEAD_BATCH = 10_000
@@ -35,6 +37,32 @@ def open_csv(path: Path) -> tuple[str, list[str], Iterator[CsvRecord]]:
     except CsvHeaderError as exc:
         raise ImportFailed(f"{path} cannot be imported: {exc}.") from None
     return text, header, records
+
+
+@dataclass
+class RowCounts:
+    """What an activity or outcome import did: rows read, recorded, recorded before (skipped), quarantined."""
+
+    rows: int = 0
+    recorded: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+
+
+def import_rows_in_batches(path: Path, engine: Engine, required: tuple[str, ...],
+                           import_batch: Callable[[Session, list[CsvRecord], str, RowCounts], None]) -> RowCounts:
+    """Read the CSV at `path` and hand `import_batch(session, records, file name, counts)` its
+    records, IMPORT_BATCH at a time, one unit of work each. ImportFailed (one sentence) when the
+    file cannot be read or its header lacks a `required` column."""
+    _, header, records = open_csv(path)
+    missing = [column for column in required if column not in header]
+    if missing:
+        raise ImportFailed(f"{path} cannot be imported: the header has no '{missing[0]}' column.")
+    counts = RowCounts()
+    for batch in in_batches(records, IMPORT_BATCH):
+        with unit_of_work(engine) as session:
+            import_batch(session, batch, storable(path.name), counts)
+    return counts
 
 
 def intake_item(record: CsvRecord, file_name: str, default_source: str) -> IntakeItem:

@@ -9,7 +9,6 @@ a row is known by its `external_id`, or else by its email, outcome and occurred_
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -18,9 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from leadrelay.clock import parse_as_of
-from leadrelay.db import unit_of_work
-from leadrelay.intake.csv_records import CsvRecord, in_batches
-from leadrelay.intake.importer import IMPORT_BATCH, ImportFailed, open_csv
+from leadrelay.intake.csv_records import CsvRecord
+from leadrelay.intake.importer import RowCounts, import_rows_in_batches
 from leadrelay.models import QuarantineEntry
 from leadrelay.nurture.suppression import normalise_email
 from leadrelay.outcomes.record import OutcomeRequest, record_outcomes
@@ -31,34 +29,17 @@ REQUIRED_COLUMNS = ("email", "outcome", "occurred_at")
 EXTERNAL_ID_MAX = 200
 
 
-@dataclass
-class OutcomeCounts:
-    """Rows read, outcomes recorded, rows recorded before (skipped), rows quarantined."""
-
-    rows: int = 0
-    recorded: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-
-
-def import_outcomes(path: Path, engine: Engine, as_of: datetime) -> OutcomeCounts:
+def import_outcomes(path: Path, engine: Engine, as_of: datetime) -> RowCounts:
     """Import every row of the outcomes CSV at `path`, one unit of work per batch of rows.
 
     Raises ImportFailed (one sentence) when the file cannot be read or lacks a required column.
     """
-    _, header, records = open_csv(path)
-    missing = [column for column in REQUIRED_COLUMNS if column not in header]
-    if missing:
-        raise ImportFailed(f"{path} cannot be imported: the header has no '{missing[0]}' column.")
-    counts = OutcomeCounts()
-    for batch in in_batches(records, IMPORT_BATCH):
-        with unit_of_work(engine) as session:
-            _import_batch(session, batch, path.name, as_of, counts)
-    return counts
+    return import_rows_in_batches(path, engine, REQUIRED_COLUMNS,
+                                  lambda session, batch, name, counts: _import_batch(session, batch, name, as_of, counts))
 
 
 def _import_batch(session: Session, batch: list[CsvRecord], file_name: str, as_of: datetime,
-                  counts: OutcomeCounts) -> None:
+                  counts: RowCounts) -> None:
     parsed = [(record, parse_row(record)) for record in batch]
     requests = [(record, row) for record, row in parsed if isinstance(row, OutcomeRequest)]
     results = record_outcomes(session, [row for _, row in requests], as_of, actor=f"import:{file_name}"[:300])
