@@ -21,7 +21,7 @@ def parse_as_of(value: str | datetime | None) -> datetime:
         moment = value
     else:
         try:
-            moment = pendulum.parse(value, strict=False)
+            moment = pendulum.parse(value, strict=True)  # 03/04/2026 would be guessed, one way or the other
         except Exception:
             raise ValueError(f"'{value}' is not an ISO 8601 date or time (for example 2026-11-23T09:00:00Z).") from None
         if not isinstance(moment, datetime):
