@@ -161,7 +161,9 @@ class WeeklyWindow(BaseModel):
         return to_utc(self.opening_on(day, tz)) <= to_utc(at) < to_utc(self.closing_on(day, tz))
 
     def next_opening_after(self, at: datetime, tz: str) -> datetime:
-        """The first opening of the window strictly after `at` (UTC-aware); opening times are local to `tz`."""
+        """The first opening of the window strictly after `at` (UTC-aware); opening times are local to `tz`.
+
+        A day whose whole window falls in a DST gap has no opening."""
         require_aware(at)
         require_timezone(tz)
         day = pendulum.instance(at).in_tz(zone(tz)).date()
@@ -171,7 +173,9 @@ class WeeklyWindow(BaseModel):
             if not self.is_open_on(candidate_day):
                 continue
             opening = to_utc(self.opening_on(candidate_day, tz))
-            if opening > to_utc(at):  # in UTC, for the same reason as in `contains`
+            # A window wholly inside a DST gap (02:00-03:00 the night clocks spring forward)
+            # opens and closes at the same instant: it does not open that day.
+            if opening > to_utc(at) and opening < to_utc(self.closing_on(candidate_day, tz)):
                 return opening
         raise AssertionError("unreachable: a window with at least one day opens within 8 days")
 
