@@ -4,7 +4,6 @@ and over any cap period ending then there are at most `max_emails` sends countin
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +12,7 @@ from leadrelay.business_hours import WEEKDAYS
 from leadrelay.nurture.guard_rails import FREQUENCY_CAP, OUTSIDE_WINDOW, plan_next_send, plan_send
 from leadrelay.nurture.send_window import SendWindow, add_wait, next_send_at
 from leadrelay.nurture.sequences import FrequencyCap
-from tests.property.test_sla_deadlines import ZONES, as_of_times
+from tests.property.strategies import ZONES, as_of_times
 
 WAITS = ["P0D", "PT4H", "P1D", "P3D", "P1W", "P2W", "P1M", "PT90M", "1bd", "3 business days"]
 

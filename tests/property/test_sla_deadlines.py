@@ -4,7 +4,6 @@ the requested amount of working time after the start."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import pendulum
 from hypothesis import given, settings
@@ -12,12 +11,7 @@ from hypothesis import strategies as st
 
 from leadrelay.business_hours import WEEKDAYS, WorkingHours, to_utc
 from leadrelay.handoff.sla import sla_due_at
-
-# Real zones with odd offsets and DST rules: half-hour DST (Lord_Howe), 45-minute offsets
-# (Chatham, Kathmandu), southern-hemisphere DST, no DST, and a DST change at midnight (Santiago).
-ZONES = ["UTC", "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles",
-         "America/St_Johns", "America/Sao_Paulo", "America/Santiago", "Asia/Kolkata", "Asia/Kathmandu",
-         "Australia/Sydney", "Australia/Lord_Howe", "Pacific/Chatham", "Asia/Tokyo", "Africa/Cairo"]
+from tests.property.strategies import ZONES, as_of_times
 
 
 @st.composite
@@ -31,20 +25,6 @@ def working_hours(draw) -> WorkingHours:
     end = draw(st.integers(start + 60, 23 * 60 + 59))
     return WorkingHours(days=days, start=f"{start // 60:02d}:{start % 60:02d}", end=f"{end // 60:02d}:{end % 60:02d}")
 
-
-# Any instant 2024-2030 written in any of the zones (aware; DST transitions included).
-as_of_times = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31),
-                           timezones=st.sampled_from(ZONES).map(ZoneInfo), allow_imaginary=False)
-# DST changes of 2026 (UTC, to the hour or so; the offsets below cover a few days either side):
-# Europe, New York, Sydney, Lord Howe (half an hour) and Santiago (at local midnight).
-DST_CHANGES = [datetime(2026, 3, 29, 1), datetime(2026, 10, 25, 1), datetime(2026, 3, 8, 7),
-               datetime(2026, 11, 1, 6), datetime(2026, 4, 4, 16), datetime(2026, 10, 3, 16),
-               datetime(2026, 4, 4, 15), datetime(2026, 10, 3, 15, 30), datetime(2026, 4, 5, 3),
-               datetime(2026, 9, 6, 4)]
-near_dst_changes = st.builds(
-    lambda change, minutes, tz: (change.replace(tzinfo=timezone.utc) + timedelta(minutes=minutes)).astimezone(ZoneInfo(tz)),
-    st.sampled_from(DST_CHANGES), st.integers(-3 * 24 * 60, 24 * 60), st.sampled_from(ZONES))
-as_of_times = st.one_of(as_of_times, near_dst_changes)
 
 # config/sla.yaml uses a few hours to a few days.
 hours_to_accept = st.one_of(st.sampled_from([0, 0.25, 1, 4, 8, 24, 48, 72]),
