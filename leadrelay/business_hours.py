@@ -153,14 +153,17 @@ class WeeklyWindow(BaseModel):
         """True if `at` falls inside the window (start inclusive, end exclusive) in local time `tz`."""
         require_aware(at)
         require_timezone(tz)
-        local = pendulum.instance(at).in_tz(zone(tz))
-        day = local.date()
+        day = pendulum.instance(at).in_tz(zone(tz)).date()
         if not self.is_open_on(day):
             return False
-        return self.opening_on(day, tz) <= local < self.closing_on(day, tz)
+        # Compared in UTC: Python compares two times of one zone by wall clock, ignoring which of
+        # the two 01:30s of a DST fall-back each is, so the repeated hour read as outside.
+        return to_utc(self.opening_on(day, tz)) <= to_utc(at) < to_utc(self.closing_on(day, tz))
 
     def next_opening_after(self, at: datetime, tz: str) -> datetime:
-        """The first opening of the window strictly after `at` (UTC-aware); opening times are local to `tz`."""
+        """The first opening of the window strictly after `at` (UTC-aware); opening times are local to `tz`.
+
+        A day whose whole window falls in a DST gap has no opening."""
         require_aware(at)
         require_timezone(tz)
         day = pendulum.instance(at).in_tz(zone(tz)).date()
@@ -169,9 +172,11 @@ class WeeklyWindow(BaseModel):
             candidate_day = day + timedelta(days=offset)
             if not self.is_open_on(candidate_day):
                 continue
-            opening = self.opening_on(candidate_day, tz)
-            if opening > at:
-                return to_utc(opening)
+            opening = to_utc(self.opening_on(candidate_day, tz))
+            # A window wholly inside a DST gap (02:00-03:00 the night clocks spring forward)
+            # opens and closes at the same instant: it does not open that day.
+            if opening > to_utc(at) and opening < to_utc(self.closing_on(candidate_day, tz)):
+                return opening
         raise AssertionError("unreachable: a window with at least one day opens within 8 days")
 
 

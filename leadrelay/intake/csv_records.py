@@ -20,6 +20,9 @@ BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codec
         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _EXCEL_SEP_LINE = re.compile(r"sep=(.)\s*", re.IGNORECASE)  # Excel's "sep=;" first line
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# CSV ends lines at \r\n, \r or \n only; str.splitlines also breaks at \x0b, \x0c, \x1c-\x1e, \x85,
+# U+2028 and U+2029, which a CSV writer leaves unquoted inside a cell.
+_CSV_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,17 @@ def header_name(cell: str) -> str:
     return storable(" ".join(_CONTROL.sub(" ", cell).split()).lower())
 
 
+def csv_lines(text: str) -> list[str]:
+    """The text's physical lines with their line ends, broken where a CSV reader breaks them."""
+    return _CSV_LINE.findall(text)
+
+
 def read_records(text: str) -> tuple[list[str], Iterator[CsvRecord]]:
     """The header (lower-cased, trimmed) and an iterator over the records after it.
 
     Cells may be separated by commas, semicolons, tabs or pipes: the first of these that gives the
     header an 'email' column is used (or the one an Excel `sep=` first line names)."""
-    lines = text.splitlines(keepends=True)
+    lines = csv_lines(text)
     first = 0
     delimiters = DELIMITERS
     sep_line = _EXCEL_SEP_LINE.fullmatch(lines[0]) if lines else None

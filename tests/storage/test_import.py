@@ -84,3 +84,19 @@ def test_importing_the_same_file_again_merges_instead_of_duplicating(engine, tmp
     assert (again.created, again.merged) == (0, 5)
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Lead)) == 4
+
+
+def test_a_line_separator_or_form_feed_inside_a_cell_does_not_split_the_row(engine, tmp_path):
+    # Python's csv writer leaves U+2028, \x0c and \x1c unquoted; they are not CSV line ends, but the
+    # reader broke rows there: a truncated lead plus a bogus quarantine entry (found by tests/property).
+    path = write_csv(tmp_path, ["email,first_name,favourite_color",
+                                "ls@example.com,Lee\u2028Sep,green\x0cblue\x1cred",
+                                "next@example.com,Next,grey"])
+
+    counts = import_csv(path, T0, engine=engine)
+
+    assert (counts.created, counts.merged, counts.quarantined) == (2, 0, 0)
+    with Session(engine) as session:
+        lead = session.scalars(select(Lead).where(Lead.email == "ls@example.com")).one()
+        assert session.scalar(select(func.count()).select_from(QuarantineEntry)) == 0
+    assert lead.attributes["favourite_color"].startswith("green")

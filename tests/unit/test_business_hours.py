@@ -86,3 +86,13 @@ def test_business_days_step_over_the_weekend():
     assert add_business_days(friday, 0) == friday
     with pytest.raises(ValueError, match="negative"):
         add_business_days(friday, -1)
+
+
+def test_the_repeated_hour_of_a_dst_fall_back_is_compared_in_real_time():
+    # New York, Sunday 3 November 2024: 01:00-02:00 happens twice. A closing of 01:30 is the
+    # later 01:30 (EST, 06:30 UTC), so 01:45 EDT (05:45 UTC, 45 minutes earlier) is still open;
+    # a wall-clock comparison ignoring the fold said closed (found by tests/property).
+    working = WorkingHours(days=["sun"], start="00:00", end="01:30")
+
+    assert is_working_time(datetime(2024, 11, 3, 5, 45, tzinfo=timezone.utc), "America/New_York", working)
+    assert not is_working_time(datetime(2024, 11, 3, 6, 30, tzinfo=timezone.utc), "America/New_York", working)

@@ -295,3 +295,14 @@ def test_countries_outside_the_table_come_from_pytz():
     pytest.importorskip("pytz")
     assert timezone_for("KE", None) == "Africa/Nairobi"
     assert timezone_for("Kenya", None) == "Africa/Nairobi"
+
+
+def test_a_window_wholly_inside_the_spring_forward_gap_does_not_open_that_day():
+    # New York skips 02:00-03:00 on Sunday 10 March 2024: that day's window opens and closes at
+    # 03:00 EDT, so nothing may go then; the next opening is Monday 02:00 EDT (found by tests/property).
+    window = SendWindow(days=["sun", "mon"], start="02:00", end="03:00")
+
+    at = next_send_at(datetime(2024, 3, 8, tzinfo=timezone.utc), "America/New_York", window)
+
+    assert at == datetime(2024, 3, 11, 6, 0, tzinfo=timezone.utc)
+    assert window.contains(at, "America/New_York")

@@ -272,3 +272,14 @@ def test_action_on_breach_for_non_reassigning_tier_is_its_own_action():
     policy = TierPolicy(hours_to_accept=72, business_hours=False, on_breach="recycle")
     assert policy.action_on_breach(0) == "recycle"
     assert policy.action_on_breach(5) == "recycle"
+
+
+def test_a_deadline_in_the_repeated_hour_of_a_dst_fall_back_is_inside_working_hours():
+    # The minimal example tests/property found: hours 00:07-01:07 on the night New York falls back
+    # (3 November 2024) last two real hours, so 1 hour from the opening (04:07 UTC) is 05:07 UTC.
+    working = WorkingHours(days=["sun"], start="00:07", end="01:07")
+
+    due = sla_due_at(datetime(2024, 11, 3, tzinfo=timezone.utc), 1, "America/New_York", working, business_hours=True)
+
+    assert due == datetime(2024, 11, 3, 5, 7, tzinfo=timezone.utc)
+    assert working.contains(due, "America/New_York")
