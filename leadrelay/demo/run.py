@@ -4,13 +4,14 @@ from __future__ import annotations
 import logging
 import random
 import shutil
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from rich.console import Console
 from sqlalchemy import select
 
-from leadrelay.config.settings import get_settings
+from leadrelay.config.settings import Settings, get_settings
 from leadrelay.cli import output as cli_output
 from leadrelay.db import unit_of_work, upgrade_schema
 from leadrelay.demo.data import BAD_ROWS, sample_leads, write_csv
@@ -83,8 +84,28 @@ def run_demo(directory: Path, lead_count: int, seed: int, console: Console) -> N
             report = funnel_report(session, as_of=START + timedelta(days=DAYS))
             hottest = session.scalars(select(Lead.email).order_by(Lead.score_total.desc())).first()
     cli_output.print_funnel(report)
+    if share_with_default_database(directory / "leadrelay.db", get_settings().database_url):
+        console.print("\nThe demo's database is also ./leadrelay.db (there was none), so `leadrelay funnel`, "
+                      "`leadrelay lead show` and `leadrelay web` read it as they are.", soft_wrap=True)
     console.print(f"\nExplore it: LEADRELAY_DATABASE_URL={url} leadrelay lead show {hottest}", soft_wrap=True)
     console.print(report_hint(url, settings), soft_wrap=True)
+
+
+def share_with_default_database(demo_database: Path, configured_url: str) -> bool:
+    """Copy the demo's database to the default one (`./leadrelay.db`) when that is the database the
+    commands use and it does not exist yet, so `leadrelay funnel` right after `make demo` shows the
+    demo; returns whether it did. A database that exists, or one configured elsewhere, is never touched."""
+    default_url = Settings.model_fields["database_url"].default
+    target = Path(default_url.removeprefix("sqlite:///"))
+    if configured_url != default_url or target.exists():
+        return False
+    source, copy = sqlite3.connect(demo_database), sqlite3.connect(target)
+    try:
+        source.backup(copy)  # a consistent copy, write-ahead log included
+    finally:
+        copy.close()
+        source.close()
+    return True
 
 
 def report_hint(database_url: str, settings) -> str:
