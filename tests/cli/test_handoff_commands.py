@@ -3,45 +3,28 @@ output, exit codes, one-sentence errors."""
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from leadrelay import wiring
-from leadrelay.cli.app import app
 from leadrelay.config.settings import get_settings
 from leadrelay.db import engine_for, unit_of_work
 from leadrelay.models import Handoff, OutboxEmail
-from tests.conftest import REPO
+from tests.cli.test_commands import run, workdir as user_dir  # noqa: F401  (the fixture)
 from tests.factories import add_handoff, add_scored_lead
 
-runner = CliRunner()
 ANNA, LUKAS = "anna.schmidt@example.com", "lukas.bauer@example.com"
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def workdir(tmp_path, monkeypatch):
+def workdir(user_dir):
     """A user's working directory with a database holding one MQL handed to Anna."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("LEADRELAY_DATABASE_URL", f"sqlite:///{tmp_path / 'leadrelay.db'}")
-    monkeypatch.setenv("LEADRELAY_CONFIG_DIR", str(tmp_path / "config"))
-    shutil.copytree(REPO / "config", tmp_path / "config", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    get_settings.cache_clear()
-    wiring._from_environment.cache_clear()
     assert run("init").exit_code == 0
     with unit_of_work(engine_for(get_settings().database_url)) as session:
         add_handoff(session, add_scored_lead(session, country="DE"), rep_email=ANNA, created_at=AT)
-    yield tmp_path
-    get_settings.cache_clear()
-    wiring._from_environment.cache_clear()
-
-
-def run(*args):
-    return runner.invoke(app, list(args))
+    return user_dir
 
 
 def handoffs():
