@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr | None = None
     batch_size: int = Field(default=2000, ge=1)
+    # Scoring batches a flow runs at once on PostgreSQL, so one batch's database work overlaps the
+    # next one's Python work (SQLite has one writer: always 1 there).
+    concurrent_batches: int = Field(default=2, ge=1, le=16)
     # First retry delay for a failed send; doubles per attempt (Retry-After wins when given).
     send_retry_base_seconds: float = Field(default=30, gt=0)
     # How long one send run waits for retries that fall due soon, before leaving them to the next run.

@@ -9,7 +9,7 @@ from prefect import flow
 from leadrelay.flows.batches import until_drained
 from leadrelay.flows.run_visibility import publish_counts, run_name
 from leadrelay.clock import parse_as_of
-from leadrelay.wiring import services
+from leadrelay.wiring import batches_in_flight, services
 from leadrelay.tasks.email import send_outbox
 from leadrelay.tasks.engagement import exit_nurture_batch
 from leadrelay.tasks.handoff import hand_off_batch
@@ -27,7 +27,7 @@ def engagement(as_of: datetime | None = None, batch_size: int | None = None) -> 
     as_of = parse_as_of(as_of)
     size = batch_size or services().settings.batch_size
     totals = {
-        "scoring": until_drained(score_lead_batch, as_of, size, ACTOR),
+        "scoring": until_drained(score_lead_batch, as_of, size, ACTOR, in_flight=batches_in_flight(services())),
         # Before the handoff, so the rep's email already shows the lead leaving its track.
         "nurture_exits": until_drained(exit_nurture_batch, as_of, size, ACTOR),
         "handoff": until_drained(hand_off_batch, as_of, size, ACTOR),

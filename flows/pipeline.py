@@ -9,7 +9,7 @@ from prefect.futures import PrefectFuture
 from leadrelay.flows.batches import add_pass, until_drained
 from leadrelay.flows.run_visibility import publish_counts, run_name
 from leadrelay.clock import now, parse_as_of
-from leadrelay.wiring import services
+from leadrelay.wiring import batches_in_flight, services
 from leadrelay.tasks.email import send_outbox
 from leadrelay.tasks.engagement import exit_nurture_batch
 from leadrelay.tasks.handoff import hand_off_batch
@@ -48,7 +48,7 @@ def one_pass(as_of: datetime, size: int, sending: list[PrefectFuture] | None) ->
     """One pass's counts by step; its sending, when `sending` is a list, is started and added to it."""
     counts = {
         "intake": until_drained(intake_inbound_batch, as_of, size),
-        "scoring": until_drained(score_lead_batch, as_of, size),
+        "scoring": until_drained(score_lead_batch, as_of, size, in_flight=batches_in_flight(services())),
         # A lead that scoring made an MQL leaves its nurture track before it reaches a rep.
         "nurture_exits": until_drained(exit_nurture_batch, as_of, size, "flow:pipeline"),
         "handoff": until_drained(hand_off_batch, as_of, size),

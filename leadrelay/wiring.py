@@ -32,6 +32,12 @@ def build_services(settings: Settings) -> Services:
                     rules=load_rules(settings.rules_dir()), sender=build_sender(settings))
 
 
+def batches_in_flight(found: Services) -> int:
+    """How many batches of one step a flow may run at once: `LEADRELAY_CONCURRENT_BATCHES` on
+    PostgreSQL, whose claims skip each other's rows; 1 on SQLite, which has one writer at a time."""
+    return found.settings.concurrent_batches if found.engine.dialect.name == "postgresql" else 1
+
+
 def build_sender(settings: Settings) -> EmailSender:
     """The email backend the settings name: the outbox folder, or SendGrid with its API key."""
     if settings.email_backend == "outbox":
