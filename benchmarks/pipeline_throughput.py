@@ -9,7 +9,8 @@ the rows are streamed, with COPY on PostgreSQL, so memory does not grow with N),
 writes its history, and routes every MQL to a rep with a rendered notification, batch by batch.
 `--naive N` seeds N leads and runs the same flow with batch_size=1: one Prefect task run per lead
 per step. `--json` prints one JSON line instead of the sentence: leads (seeded), scored, seconds,
-leads_per_s (scored / seconds), handed_off, share_handed_off, history_events, left_unscored,
+leads_per_s (scored / seconds), cpu_seconds (this process's CPU time during the run: Python's
+share, against PostgreSQL's in the rest), handed_off, share_handed_off, history_events, left_unscored,
 peak_rss_mb (this process's peak resident memory, seeding included; Prefect's local server runs in
 a process of its own and is not counted), dialect and naive.
 """
@@ -126,11 +127,11 @@ def main() -> None:
     # Prefect's local server starts with the first flow run: not part of what is measured.
     flow(name="warm-up")(lambda: None)()
     with use_services(wired):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         # The notifications are queued with their content, as the deployment does; sending is
         # the send flow's work (benchmarks/send_throughput.py measures it).
         result = pipeline(as_of=AS_OF, batch_size=batch_size, send=False)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     with unit_of_work(wired.engine) as session:
         events = session.scalar(select(func.count()).select_from(LeadEvent))
         waiting = session.scalar(select(func.count()).select_from(Lead).where(Lead.needs_scoring.is_(True)))
@@ -138,7 +139,7 @@ def main() -> None:
     handed_off = result["handoff"].get("claimed", 0)
     if args.json:
         print(json.dumps({
-            "leads": leads, "scored": scored, "seconds": round(elapsed, 2), "leads_per_s": round(scored / elapsed, 1),
+            "leads": leads, "scored": scored, "seconds": round(elapsed, 2), "cpu_seconds": round(cpu, 2), "leads_per_s": round(scored / elapsed, 1),
             "handed_off": handed_off, "share_handed_off": round(handed_off / leads, 4), "history_events": events,
             "left_unscored": waiting, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "dialect": dialect, "naive": bool(args.naive),
