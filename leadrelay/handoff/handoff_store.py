@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from leadrelay.config.rules import Rules
-from leadrelay.bulk import insert_returning, is_one_of
+from leadrelay.bulk import insert_returning, is_one_of, update_rows
 from leadrelay.db import claim, dialect_insert
 from leadrelay.history import history_row, append_history
 from leadrelay.lead_view import lead_profiles, rule_view
@@ -128,10 +129,6 @@ def hand_off(session: Session, leads: list[Lead], ctx: HandoffContext, as_of: da
     ids = dict(insert_returning(session.connection(), Handoff.__table__, rows, ["lead_id", "id"]))
     for (lead, decision, _), row in zip(routed, rows):
         row["id"] = handoff_id = ids[lead.id]
-        lead.owner_rep = decision.rep_email
-        lead.updated_at = as_of
-        if ctx.rules.routing.account_ownership and lead.account_id in accounts and not accounts[lead.account_id].owner_rep:
-            accounts[lead.account_id].owner_rep = decision.rep_email
         policy = ctx.rules.sla.policy_for(lead.tier)
         history += [
             history_row(lead.id, "routed", ctx.actor, as_of, {"rep": decision.rep_email, **row["route"]},
@@ -146,6 +143,8 @@ def hand_off(session: Session, leads: list[Lead], ctx: HandoffContext, as_of: da
             history.append(history_row(lead.id, "handed_back", ctx.actor, as_of, {
                 "handoff": handoff_id, "rejected_by": note["rep_email"], "rejected_at": note["at"],
                 "reason": note["reason"], "why": note["why_back"]}, flow_run_id=ctx.flow_run_id))
+    _set_owners(session, [(lead, decision.rep_email) for lead, decision, _ in routed], accounts,
+                ctx.rules.routing.account_ownership, as_of)
     _mark_assigned(session, {decision.rep_email for _, decision, _ in routed}, as_of)
     append_history(session, history)
     _queue_notifications(session, [lead for lead, _, _ in routed], rows, [d for _, d, _ in routed], ctx, as_of,
@@ -180,6 +179,34 @@ def rep_timezone(rep) -> str:
     return rep.timezone if rep else "UTC"
 
 
+def _set_owners(session: Session, owners: list[tuple[Lead, str]], accounts: dict[int, Account],
+                account_ownership: bool, as_of: datetime) -> None:
+    """Make each lead's rep its owner (updated at `as_of`) and, with `account_ownership`, the first
+    rep of an ownerless account that account's owner: one UPDATE per table for the batch, and the
+    same values on the loaded objects, as if read back (nothing left for the ORM to flush)."""
+    account_owners: dict[int, str] = {}
+    for lead, rep_email in owners:
+        _set_as_stored(lead, "owner_rep", rep_email)
+        _set_as_stored(lead, "updated_at", as_of)
+        account = accounts.get(lead.account_id)
+        if account_ownership and account is not None and not account.owner_rep:
+            _set_as_stored(account, "owner_rep", rep_email)
+            account_owners[account.id] = rep_email
+    connection = session.connection()
+    update_rows(connection, Lead.__table__,
+                [{"id": lead.id, "owner_rep": rep_email, "updated_at": as_of} for lead, rep_email in owners])
+    update_rows(connection, Account.__table__,
+                [{"id": account_id, "owner_rep": rep_email} for account_id, rep_email in account_owners.items()])
+
+
+def _set_as_stored(target: object, name: str, value: object) -> None:
+    """Set an attribute on an ORM object as its stored value (not a change to flush), or on a plain one."""
+    if hasattr(target, "_sa_instance_state"):
+        set_committed_value(target, name, value)
+    else:
+        setattr(target, name, value)
+
+
 def _mark_assigned(session: Session, rep_emails: set[str], as_of: datetime) -> None:
     """Record `as_of` as the last assignment of each rep (round robin reads it), one statement."""
     statement = dialect_insert(session, RepState.__table__)
@@ -192,7 +219,7 @@ def _queue_notifications(session: Session, leads: list[Lead], handoffs: list[dic
                          ctx: HandoffContext, as_of: datetime, earlier: list[dict | None]) -> None:
     """Queue each rep's email with the lead as it is now (read for the whole batch once its
     handoffs and history are written); rendering waits for sending (`rep_notification_later`)."""
-    session.flush()  # the leads' new owner, for their profiles
+    session.flush()  # whatever the caller changed through the ORM, before the profiles are read
     queued = []
     for lead, profile, handoff, decision, rejection in zip(leads, lead_profiles(session, leads), handoffs, decisions,
                                                             earlier):
