@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -68,19 +69,41 @@ def claim_new_mqls(session: Session, limit: int, rules: Rules | None = None,
     (skipping others' rows on PostgreSQL).
     With `rules` and `as_of`, MQLs whose last rejection is still cooling down are not claimed at all
     (they wait as MQLs, so a batch never claims them again and again)."""
+    query = _new_mqls(select(Lead), limit, rules, as_of, after)
+    return _without_open_handoff(session, list(session.scalars(claim(session, query, of=Lead))))
+
+
+class LeadRow(SimpleNamespace):
+    """A lead's columns as attributes, without the ORM: what a hand-off batch claims (building
+    `Lead` objects cost more than the claim's query). `hand_off` takes these or `Lead`s."""
+
+
+def claim_new_mql_rows(session: Session, limit: int, rules: Rules | None = None,
+                       as_of: datetime | None = None, after: int | None = None) -> list[LeadRow]:
+    """`claim_new_mqls`, as `LeadRow`s: the same leads, locked the same way, with the same values."""
+    query = _new_mqls(select(*Lead.__table__.columns), limit, rules, as_of, after)
+    rows = session.execute(claim(session, query, of=Lead.__table__))
+    return _without_open_handoff(session, [LeadRow(**row._mapping) for row in rows])
+
+
+def _new_mqls(query: Select, limit: int, rules: Rules | None, as_of: datetime | None, after: int | None) -> Select:
+    """`query` (of leads) narrowed to the MQLs a claim takes, in id order, at most `limit`."""
     # OFFSET 0 keeps the check a per-lead probe of ix_handoff_open_lead: flattened into an anti-join,
     # statistics from before a big scoring pass made PostgreSQL scan every open handoff per MQL
     # (8.3 s for one claim at 100k leads, 10 ms with the probe).
     open_handoff = (select(Handoff.id).where(Handoff.lead_id == Lead.id, Handoff.status == "open")
                     .offset(0).correlate(Lead).exists())
     # An erased lead (`leadrelay erase`) keeps its stage for the counts but is never handed off again.
-    query = select(Lead).where(Lead.stage == Stage.mql, ~open_handoff, Lead.email_status != EmailStatus.erased)
+    query = query.where(Lead.stage == Stage.mql, ~open_handoff, Lead.email_status != EmailStatus.erased)
     if rules is not None and as_of is not None:
         query = query.where(~cooling_down(rules.routing.rejections, as_of))
     if after is not None:
         query = query.where(Lead.id > after)
-    query = query.order_by(Lead.id).limit(limit)
-    leads = list(session.scalars(claim(session, query, of=Lead)))
+    return query.order_by(Lead.id).limit(limit)
+
+
+def _without_open_handoff(session: Session, leads: list) -> list:
+    """The claimed `leads` that still have no open handoff."""
     if not leads:
         return leads
     # Look again now that the rows are ours: on PostgreSQL the claim's NOT EXISTS saw the snapshot
@@ -98,13 +121,14 @@ def rep_loads(session: Session) -> dict[str, RepLoad]:
     return {email: RepLoad(open_counts.get(email, 0), last.get(email)) for email in set(open_counts) | set(last)}
 
 
-def hand_off(session: Session, leads: list[Lead], ctx: HandoffContext, as_of: datetime,
+def hand_off(session: Session, leads: list[Lead] | list[LeadRow], ctx: HandoffContext, as_of: datetime,
              excludes: list[set[str]] | None = None, attempts: list[int] | None = None,
              decisions: list[RouteDecision] | None = None, earlier: list[dict | None] | None = None) -> list[HandedOff]:
     """Route each lead, open a handoff with its deadline, record the decision and queue the rep's
     email, for the whole batch in a handful of statements; returns the handoffs opened.
     `decisions`, when given, are used instead of routing (a manager's reassignment); `earlier`
-    holds, per lead, what its email says about the lead's last rejection (None: nothing)."""
+    holds, per lead, what its email says about the lead's last rejection (None: nothing).
+    `leads` may be loaded `Lead`s (their new owner is set on them as stored) or `LeadRow`s."""
     if not leads:
         return []
     accounts = _accounts(session, leads)
@@ -251,7 +275,7 @@ def hand_off_new_mqls(session: Session, ctx: HandoffContext, as_of: datetime, li
     returns the leads claimed and the handoffs opened. A lead nobody can take stays an MQL and is
     claimed again, so a caller looping until nothing is left must pass `after` on (or stop on no
     handoffs, not on no claims)."""
-    leads = claim_new_mqls(session, limit, ctx.rules, as_of, after)
+    leads = claim_new_mql_rows(session, limit, ctx.rules, as_of, after)
     # Leads rejected before: the rep the reason rules out is skipped, and the email says what happened.
     rejections = last_rejections(session, [lead.id for lead in leads])
     rules = ctx.rules.routing.rejections
