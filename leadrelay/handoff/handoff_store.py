@@ -82,8 +82,10 @@ def claim_new_mql_rows(session: Session, limit: int, rules: Rules | None = None,
                        as_of: datetime | None = None, after: int | None = None) -> list[LeadRow]:
     """`claim_new_mqls`, as `LeadRow`s: the same leads, locked the same way, with the same values."""
     query = _new_mqls(select(*Lead.__table__.columns), limit, rules, as_of, after)
-    rows = session.execute(claim(session, query, of=Lead.__table__))
-    return _without_open_handoff(session, [LeadRow(**row._mapping) for row in rows])
+    session.flush()  # as the ORM query would (autoflush): the claim sees what this session changed
+    result = session.connection().execute(claim(session, query, of=Lead.__table__))  # Core rows: no ORM loading
+    names = list(result.keys())
+    return _without_open_handoff(session, [LeadRow(**dict(zip(names, row))) for row in result])
 
 
 def _new_mqls(query: Select, limit: int, rules: Rules | None, as_of: datetime | None, after: int | None) -> Select:
