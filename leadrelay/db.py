@@ -2,11 +2,14 @@
 dialect differences the code cares about (row claims and race-safe inserts)."""
 from __future__ import annotations
 
+import json
+import re
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
+import orjson
 import psycopg
 from psycopg.pq import DiagnosticField
 from sqlalchemy import Insert, Select, event, inspect
@@ -41,7 +44,33 @@ def engine_for(url: str) -> Engine:
             cursor.close()
 
         return keep_error_data_out(engine)
-    return keep_error_data_out(create_engine(url, pool_pre_ping=True, hide_parameters=True))
+    return keep_error_data_out(create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                                             json_deserializer=json_loads))
+
+
+# A run of 19 digits may be an integer past 64 bits, which orjson would read as a float. Bytes are
+# checked by mapping digits to "0" and the rest to " " (5x faster than a regular expression).
+_DIGITS_AS_ZEROS = bytes(ord("0") if chr(i).isdigit() and i < 128 else ord(" ") for i in range(256))
+_LONG_NUMBER_BYTES = b"0" * 19
+_LONG_NUMBER_TEXT = re.compile(r"\d{19}")
+
+
+def json_loads(data: bytes | str) -> Any:
+    """JSON text as Python values, the very values `json.loads` makes, at orjson's speed (the
+    driver parses every JSONB value read; with json.loads that was most of a hand-off batch's
+    reading). Text orjson would read otherwise (an integer past 64 bits, NaN) goes to json.loads."""
+    if isinstance(data, memoryview):
+        data = bytes(data)
+    if isinstance(data, str):
+        long_number = _LONG_NUMBER_TEXT.search(data) is not None
+    else:
+        long_number = _LONG_NUMBER_BYTES in data.translate(_DIGITS_AS_ZEROS)
+    if not long_number:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data)
 
 
 def keep_error_data_out(engine: Engine) -> Engine:

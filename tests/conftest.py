@@ -12,7 +12,7 @@ from sqlmodel import create_engine
 
 from leadrelay.config.rules import load_rules
 from leadrelay.config.settings import Settings
-from leadrelay.db import upgrade_schema
+from leadrelay.db import json_loads, upgrade_schema
 from leadrelay.wiring import Services, use_services
 from tests.support.recording_sender import RecordingSender
 
@@ -57,7 +57,9 @@ def _postgres_engine():
     with engine.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
     # Each test gets its own schema: tests stay independent without a database per test.
-    scoped = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    # JSON read as `engine_for` reads it in production (leadrelay.db.json_loads).
+    scoped = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"},
+                           json_deserializer=json_loads)
     return scoped, lambda: _drop_schema(engine, scoped, schema)
 
 

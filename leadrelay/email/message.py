@@ -45,4 +45,6 @@ class SendResult:
 
 def header_safe(value: str) -> str:
     """A single-line header value: CR, LF and other control characters become spaces."""
+    if value.isprintable():  # the usual case, checked in C instead of a character at a time
+        return " ".join(value.split())
     return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())

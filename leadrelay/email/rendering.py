@@ -12,8 +12,9 @@ Safety rules kept here, in one place:
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -126,9 +127,20 @@ def rep_notification_later(profile: dict[str, Any], handoff: HandoffNotice,
     shows the lead as it was at handoff while the batch skips the ~1.4 ms of rendering."""
     message = compose(REP_NOTIFICATION, handoff.idempotency_key, handoff.rep_email, handoff.rep_name, sender,
                       "", "", "", args={"handoff_id": str(handoff.handoff_id)})
-    context = {"template": REP_NOTIFICATION, "profile": profile, "sender": asdict(sender),
-               "handoff": {**asdict(handoff), "due_at": handoff.due_at.isoformat()}}
+    context = {"template": REP_NOTIFICATION, "profile": profile, "sender": _fields_of(sender),
+               "handoff": {**_fields_of(handoff), "due_at": handoff.due_at.isoformat()}}
     return message, context
+
+
+def _fields_of(instance: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, in field order: `asdict` without its deep copy (a batch
+    serialises the context at once, so sharing the field values is safe and ~10x cheaper)."""
+    return {name: getattr(instance, name) for name in _field_names(type(instance))}
+
+
+@lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(item.name for item in fields(cls))
 
 
 def render_stored(context: dict[str, Any]) -> EmailMessage:

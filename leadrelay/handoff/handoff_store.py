@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from leadrelay.config.rules import Rules
-from leadrelay.bulk import insert_returning, is_one_of
+from leadrelay.bulk import insert_returning, is_one_of, update_rows
 from leadrelay.db import claim, dialect_insert
 from leadrelay.history import history_row, append_history
 from leadrelay.lead_view import lead_profiles, rule_view
@@ -67,19 +69,43 @@ def claim_new_mqls(session: Session, limit: int, rules: Rules | None = None,
     (skipping others' rows on PostgreSQL).
     With `rules` and `as_of`, MQLs whose last rejection is still cooling down are not claimed at all
     (they wait as MQLs, so a batch never claims them again and again)."""
+    query = _new_mqls(select(Lead), limit, rules, as_of, after)
+    return _without_open_handoff(session, list(session.scalars(claim(session, query, of=Lead))))
+
+
+class LeadRow(SimpleNamespace):
+    """A lead's columns as attributes, without the ORM: what a hand-off batch claims (building
+    `Lead` objects cost more than the claim's query). `hand_off` takes these or `Lead`s."""
+
+
+def claim_new_mql_rows(session: Session, limit: int, rules: Rules | None = None,
+                       as_of: datetime | None = None, after: int | None = None) -> list[LeadRow]:
+    """`claim_new_mqls`, as `LeadRow`s: the same leads, locked the same way, with the same values."""
+    query = _new_mqls(select(*Lead.__table__.columns), limit, rules, as_of, after)
+    session.flush()  # as the ORM query would (autoflush): the claim sees what this session changed
+    result = session.connection().execute(claim(session, query, of=Lead.__table__))  # Core rows: no ORM loading
+    names = list(result.keys())
+    return _without_open_handoff(session, [LeadRow(**dict(zip(names, row))) for row in result])
+
+
+def _new_mqls(query: Select, limit: int, rules: Rules | None, as_of: datetime | None, after: int | None) -> Select:
+    """`query` (of leads) narrowed to the MQLs a claim takes, in id order, at most `limit`."""
     # OFFSET 0 keeps the check a per-lead probe of ix_handoff_open_lead: flattened into an anti-join,
     # statistics from before a big scoring pass made PostgreSQL scan every open handoff per MQL
     # (8.3 s for one claim at 100k leads, 10 ms with the probe).
     open_handoff = (select(Handoff.id).where(Handoff.lead_id == Lead.id, Handoff.status == "open")
                     .offset(0).correlate(Lead).exists())
     # An erased lead (`leadrelay erase`) keeps its stage for the counts but is never handed off again.
-    query = select(Lead).where(Lead.stage == Stage.mql, ~open_handoff, Lead.email_status != EmailStatus.erased)
+    query = query.where(Lead.stage == Stage.mql, ~open_handoff, Lead.email_status != EmailStatus.erased)
     if rules is not None and as_of is not None:
         query = query.where(~cooling_down(rules.routing.rejections, as_of))
     if after is not None:
         query = query.where(Lead.id > after)
-    query = query.order_by(Lead.id).limit(limit)
-    leads = list(session.scalars(claim(session, query, of=Lead)))
+    return query.order_by(Lead.id).limit(limit)
+
+
+def _without_open_handoff(session: Session, leads: list) -> list:
+    """The claimed `leads` that still have no open handoff."""
     if not leads:
         return leads
     # Look again now that the rows are ours: on PostgreSQL the claim's NOT EXISTS saw the snapshot
@@ -97,13 +123,14 @@ def rep_loads(session: Session) -> dict[str, RepLoad]:
     return {email: RepLoad(open_counts.get(email, 0), last.get(email)) for email in set(open_counts) | set(last)}
 
 
-def hand_off(session: Session, leads: list[Lead], ctx: HandoffContext, as_of: datetime,
+def hand_off(session: Session, leads: list[Lead] | list[LeadRow], ctx: HandoffContext, as_of: datetime,
              excludes: list[set[str]] | None = None, attempts: list[int] | None = None,
              decisions: list[RouteDecision] | None = None, earlier: list[dict | None] | None = None) -> list[HandedOff]:
     """Route each lead, open a handoff with its deadline, record the decision and queue the rep's
     email, for the whole batch in a handful of statements; returns the handoffs opened.
     `decisions`, when given, are used instead of routing (a manager's reassignment); `earlier`
-    holds, per lead, what its email says about the lead's last rejection (None: nothing)."""
+    holds, per lead, what its email says about the lead's last rejection (None: nothing).
+    `leads` may be loaded `Lead`s (their new owner is set on them as stored) or `LeadRow`s."""
     if not leads:
         return []
     accounts = _accounts(session, leads)
@@ -128,10 +155,6 @@ def hand_off(session: Session, leads: list[Lead], ctx: HandoffContext, as_of: da
     ids = dict(insert_returning(session.connection(), Handoff.__table__, rows, ["lead_id", "id"]))
     for (lead, decision, _), row in zip(routed, rows):
         row["id"] = handoff_id = ids[lead.id]
-        lead.owner_rep = decision.rep_email
-        lead.updated_at = as_of
-        if ctx.rules.routing.account_ownership and lead.account_id in accounts and not accounts[lead.account_id].owner_rep:
-            accounts[lead.account_id].owner_rep = decision.rep_email
         policy = ctx.rules.sla.policy_for(lead.tier)
         history += [
             history_row(lead.id, "routed", ctx.actor, as_of, {"rep": decision.rep_email, **row["route"]},
@@ -146,6 +169,8 @@ def hand_off(session: Session, leads: list[Lead], ctx: HandoffContext, as_of: da
             history.append(history_row(lead.id, "handed_back", ctx.actor, as_of, {
                 "handoff": handoff_id, "rejected_by": note["rep_email"], "rejected_at": note["at"],
                 "reason": note["reason"], "why": note["why_back"]}, flow_run_id=ctx.flow_run_id))
+    _set_owners(session, [(lead, decision.rep_email) for lead, decision, _ in routed], accounts,
+                ctx.rules.routing.account_ownership, as_of)
     _mark_assigned(session, {decision.rep_email for _, decision, _ in routed}, as_of)
     append_history(session, history)
     _queue_notifications(session, [lead for lead, _, _ in routed], rows, [d for _, d, _ in routed], ctx, as_of,
@@ -180,6 +205,34 @@ def rep_timezone(rep) -> str:
     return rep.timezone if rep else "UTC"
 
 
+def _set_owners(session: Session, owners: list[tuple[Lead, str]], accounts: dict[int, Account],
+                account_ownership: bool, as_of: datetime) -> None:
+    """Make each lead's rep its owner (updated at `as_of`) and, with `account_ownership`, the first
+    rep of an ownerless account that account's owner: one UPDATE per table for the batch, and the
+    same values on the loaded objects, as if read back (nothing left for the ORM to flush)."""
+    account_owners: dict[int, str] = {}
+    for lead, rep_email in owners:
+        _set_as_stored(lead, "owner_rep", rep_email)
+        _set_as_stored(lead, "updated_at", as_of)
+        account = accounts.get(lead.account_id)
+        if account_ownership and account is not None and not account.owner_rep:
+            _set_as_stored(account, "owner_rep", rep_email)
+            account_owners[account.id] = rep_email
+    connection = session.connection()
+    update_rows(connection, Lead.__table__,
+                [{"id": lead.id, "owner_rep": rep_email, "updated_at": as_of} for lead, rep_email in owners])
+    update_rows(connection, Account.__table__,
+                [{"id": account_id, "owner_rep": rep_email} for account_id, rep_email in account_owners.items()])
+
+
+def _set_as_stored(target: object, name: str, value: object) -> None:
+    """Set an attribute on an ORM object as its stored value (not a change to flush), or on a plain one."""
+    if hasattr(target, "_sa_instance_state"):
+        set_committed_value(target, name, value)
+    else:
+        setattr(target, name, value)
+
+
 def _mark_assigned(session: Session, rep_emails: set[str], as_of: datetime) -> None:
     """Record `as_of` as the last assignment of each rep (round robin reads it), one statement."""
     statement = dialect_insert(session, RepState.__table__)
@@ -192,7 +245,7 @@ def _queue_notifications(session: Session, leads: list[Lead], handoffs: list[dic
                          ctx: HandoffContext, as_of: datetime, earlier: list[dict | None]) -> None:
     """Queue each rep's email with the lead as it is now (read for the whole batch once its
     handoffs and history are written); rendering waits for sending (`rep_notification_later`)."""
-    session.flush()  # the leads' new owner, for their profiles
+    session.flush()  # whatever the caller changed through the ORM, before the profiles are read
     queued = []
     for lead, profile, handoff, decision, rejection in zip(leads, lead_profiles(session, leads), handoffs, decisions,
                                                             earlier):
@@ -224,7 +277,7 @@ def hand_off_new_mqls(session: Session, ctx: HandoffContext, as_of: datetime, li
     returns the leads claimed and the handoffs opened. A lead nobody can take stays an MQL and is
     claimed again, so a caller looping until nothing is left must pass `after` on (or stop on no
     handoffs, not on no claims)."""
-    leads = claim_new_mqls(session, limit, ctx.rules, as_of, after)
+    leads = claim_new_mql_rows(session, limit, ctx.rules, as_of, after)
     # Leads rejected before: the rep the reason rules out is skipped, and the email says what happened.
     rejections = last_rejections(session, [lead.id for lead in leads])
     rules = ctx.rules.routing.rejections

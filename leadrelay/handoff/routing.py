@@ -57,29 +57,63 @@ class RouteDecision:
     fallback: bool
 
 
-def condition_holds(condition: Condition, value: Any) -> bool:
+def condition_holds(condition: Condition, value: Any, accepted: frozenset[str] | None = None) -> bool:
     """True when the lead's `value` satisfies one condition; a missing value satisfies none.
 
     A list condition holds when the value (or, for a list value, any of its items) equals one of
-    the listed values ignoring case and surrounding spaces.
+    the listed values ignoring case and surrounding spaces. `accepted`: the list's values in that
+    form, when the caller worked them out already.
     """
     if value is None:
         return False
     if isinstance(condition, NumberRange):
         return condition.contains(value)
-    accepted = {casefold_text(item) for item in condition}
+    if accepted is None:
+        accepted = _accepted(condition)
     values = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
     return any(casefold_text(item) in accepted for item in values)
 
 
-def rule_matches(rule: Rule, lead: Mapping[str, Any]) -> bool:
-    """True when every condition of the rule holds for the lead (always, for an empty `when`)."""
-    return all(condition_holds(condition, field_value(lead, field_name)) for field_name, condition in rule.when.items())
+def _accepted(values: Sequence[Any]) -> frozenset[str]:
+    return frozenset(casefold_text(item) for item in values)
 
 
-def first_matching_rule(rules: RoutingRules, lead: Mapping[str, Any]) -> Rule | None:
+def rule_matches(rule: Rule, lead: Mapping[str, Any], accepted: Mapping[int, frozenset[str]] | None = None) -> bool:
+    """True when every condition of the rule holds for the lead (always, for an empty `when`).
+    `accepted`: each list condition's `_accepted` values by the condition's id, if worked out."""
+    return all(condition_holds(condition, field_value(lead, field_name),
+                               accepted.get(id(condition)) if accepted is not None else None)
+               for field_name, condition in rule.when.items())
+
+
+def first_matching_rule(rules: RoutingRules, lead: Mapping[str, Any],
+                        accepted: Mapping[int, frozenset[str]] | None = None) -> Rule | None:
     """The first rule, in file order, that matches the lead; None when none does."""
-    return next((rule for rule in rules.rules if rule_matches(rule, lead)), None)
+    return next((rule for rule in rules.rules if rule_matches(rule, lead, accepted)), None)
+
+
+class _BatchView:
+    """What routing at one `as_of` works out once, not once per lead: reps by email, each list
+    condition's accepted values, and whether each rep is out of office or within working hours."""
+
+    def __init__(self, rules: RoutingRules, reps: RepsConfig, as_of: datetime):
+        self.reps_by_email = reps.by_email()
+        # By id: the conditions live in `rules` for as long as this view does.
+        self.accepted = {id(condition): _accepted(condition) for rule in rules.rules
+                         for condition in rule.when.values() if not isinstance(condition, NumberRange)}
+        self.as_of = as_of
+        self._away: dict[str, bool] = {}
+        self._working: dict[str, bool] = {}
+
+    def away(self, email: str, rep: Rep) -> bool:
+        if email not in self._away:
+            self._away[email] = is_out_of_office(rep, self.as_of)
+        return self._away[email]
+
+    def working(self, email: str, rep: Rep) -> bool:
+        if email not in self._working:
+            self._working[email] = is_working_time(self.as_of, rep.timezone, rep.working_hours)
+        return self._working[email]
 
 
 def is_out_of_office(rep: Rep, as_of: datetime) -> bool:
@@ -108,19 +142,22 @@ def unavailability(
     as_of: datetime,
     exclude: frozenset[str] | set[str],
     check_working_hours: bool,
+    view: _BatchView | None = None,
 ) -> str | None:
-    """Why this rep cannot take the lead now (a key of the skip vocabulary), or None if they can."""
+    """Why this rep cannot take the lead now (a key of the skip vocabulary), or None if they can.
+    `view`, for `as_of`: its out-of-office and working-hours answers, worked out once per rep."""
     rep = reps.get(email)
     if rep is None:
         return "unknown"
     if email in exclude:
         return "excluded"
-    if is_out_of_office(rep, as_of):
+    if view.away(email, rep) if view is not None else is_out_of_office(rep, as_of):
         return "out_of_office"
     if _load_of(loads, email).open_handoffs >= rep.capacity:
         return "at_capacity"
     if check_working_hours and rep.working_hours is not None:
-        if not is_working_time(as_of, rep.timezone, rep.working_hours):
+        if not (view.working(email, rep) if view is not None
+                else is_working_time(as_of, rep.timezone, rep.working_hours)):
             return "outside_hours"
     return None
 
@@ -141,7 +178,8 @@ def route_to_rep(
     already had this lead (an SLA reassignment goes to the next rep). Never picks a rep who is
     out of office, at capacity or excluded.
     """
-    return _route_one(lead, rules, reps, loads, as_of, account_owner, exclude, turns={})
+    return _route_one(lead, rules, reps, loads, as_of, account_owner, exclude, turns={},
+                      view=_BatchView(rules, reps, as_of))
 
 
 def route_batch(
@@ -168,10 +206,11 @@ def route_batch(
     # Every assignment in a batch happens "at as_of"; the turn number orders them among themselves.
     turns: dict[str, int] = {}
     decisions: list[RouteDecision] = []
+    view = _BatchView(rules, reps, as_of)
     for index, lead in enumerate(leads):
         owner = account_owners[index] if account_owners is not None else None
         exclude = excludes[index] if excludes is not None else frozenset()
-        decision = _route_one(lead, rules, reps, working_loads, as_of, owner, exclude, turns)
+        decision = _route_one(lead, rules, reps, working_loads, as_of, owner, exclude, turns, view)
         if decision.rep_email is not None:
             working_loads[decision.rep_email] = _after_assignment(_load_of(working_loads, decision.rep_email), as_of)
             turns[decision.rep_email] = index
@@ -188,10 +227,11 @@ def _route_one(
     account_owner: str | None,
     exclude: set[str] | frozenset[str],
     turns: Mapping[str, int],
+    view: _BatchView,
 ) -> RouteDecision:
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (working hours and out-of-office depend on it)")
-    reps_by_email = reps.by_email()
+    reps_by_email = view.reps_by_email
     loads = {email.lower(): load for email, load in loads.items()}
     exclude = frozenset(email.lower() for email in exclude)
     check_hours = casefold_text(lead.get("tier") or "") in rules.skip_outside_working_hours_for
@@ -199,7 +239,7 @@ def _route_one(
     owner_note = ""
     if rules.account_ownership and account_owner:
         owner = account_owner.lower()
-        why_not = unavailability(owner, reps_by_email, loads, as_of, exclude, check_hours)
+        why_not = unavailability(owner, reps_by_email, loads, as_of, exclude, check_hours, view)
         if why_not is None:
             return RouteDecision(
                 rep_email=owner,
@@ -211,7 +251,7 @@ def _route_one(
             )
         owner_note = f"account owner {owner} is {_owner_words(why_not)}, so the rules decided: "
 
-    rule = first_matching_rule(rules, lead)
+    rule = first_matching_rule(rules, lead, view.accepted)
     if rule is None:
         return _fallback_decision(reps, pool=(), reason_start=f"{owner_note}no rule matched")
 
@@ -219,7 +259,7 @@ def _route_one(
     available: list[str] = []
     skipped: dict[str, int] = {}
     for email in rule.pool:
-        why_not = unavailability(email, reps_by_email, loads, as_of, exclude, check_hours)
+        why_not = unavailability(email, reps_by_email, loads, as_of, exclude, check_hours, view)
         if why_not is None:
             available.append(email)
         else:

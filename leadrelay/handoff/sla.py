@@ -22,6 +22,8 @@ from leadrelay.business_hours import (
 )
 from leadrelay.models.types import Tier
 
+_TIERS = frozenset(Tier)  # built once: policy_for runs per handoff
+
 BreachAction = Literal["reassign", "escalate", "recycle"]
 
 
@@ -88,7 +90,7 @@ class SlaRules(BaseModel):
 
     def policy_for(self, tier: str) -> TierPolicy:
         """The policy for tier `hot`, `warm` or `cold`; ValueError for any other tier."""
-        if tier not in set(Tier):
+        if tier not in _TIERS:
             raise ValueError(f"'{tier}' is not a lead tier; use hot, warm or cold.")
         return getattr(self.tiers, tier)
 
