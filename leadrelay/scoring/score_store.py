@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from leadrelay.bulk import is_one_of
+from leadrelay.bulk import fetch_dicts, is_one_of
 from leadrelay.db import claim
+from leadrelay.gc_pause import collector_paused
 from leadrelay.history import append_history, history_row
 from leadrelay.lead_view import FACT_FIELDS
 from leadrelay.lifecycle import Transition, apply_transitions
@@ -36,8 +37,12 @@ def claim_leads_to_score(session: Session, limit: int, after: int | None = None)
     query = select(*SCORED_COLUMNS).where(Lead.needs_scoring.is_(True))
     if after is not None:
         query = query.where(Lead.id > after)
-    query = query.order_by(Lead.id).limit(limit)
-    result = session.execute(claim(session, query))
+    query = claim(session, query.order_by(Lead.id).limit(limit))
+    session.flush()  # as session.execute would: leads added in this session are claimable too
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return fetch_dicts(connection, query)  # the scored columns need no SQLAlchemy result processing
+    result = connection.execute(query)
     names = tuple(result.keys())
     return [dict(zip(names, row)) for row in result]
 
@@ -54,6 +59,7 @@ def engagement_by_lead(session: Session, lead_ids: list[int], as_of: datetime) -
     return events
 
 
+@collector_paused  # the batch's rows die when it returns: they need no cyclic collection
 def score_next_batch(session: Session, rules: ScoringRules, as_of: datetime, limit: int, actor: str,
                      flow_run_id: str | None = None, after: int | None = None) -> BatchOutcome:
     """Score one claimed batch, move stages (new -> mql or nurturing, nurturing -> mql) and record
