@@ -214,9 +214,10 @@ def score_lead(
 ) -> Score:
     """The lead's fit, engagement, total and tier at `as_of`, with every point explained."""
     fit = fit_lines(lead, rules.fit)
-    engagement = engagement_lines(events, rules.engagement, as_of)
-    fit_points = sum(line["points"] for line in fit)
-    engagement_points = sum(line["points"] for line in engagement)
+    # No events, no engagement lines (nor a cap line): most leads of a batch have none yet.
+    engagement = engagement_lines(events, rules.engagement, as_of) if events else []
+    fit_points = sum([line["points"] for line in fit])
+    engagement_points = sum([line["points"] for line in engagement])
     total = fit_points + engagement_points
     return Score(fit_points, engagement_points, total, tier_for(total, rules.tiers), tuple(fit + engagement))
 
