@@ -88,6 +88,8 @@ def compile_condition(condition: Condition) -> Test:
     checks = _value_checks(condition)
     if not checks:  # only `missing: false`
         return lambda lead: not is_blank(read(lead))
+    if len(checks) == 1 and not condition.field.startswith(ATTRIBUTES_PREFIX):
+        return _plain_field_check(condition.field, checks[0])
     if len(checks) == 1:
         check = checks[0]
 
@@ -111,6 +113,17 @@ def compile_condition(condition: Condition) -> Test:
     return holds
 
 
+def _plain_field_check(name: str, check: Callable[[Any], bool]) -> Test:
+    """The commonest condition, one operator on a column: the column read inline, not through a reader."""
+    def holds_on_column(lead: Lead) -> bool:
+        value = lead.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return False
+        return check(value)
+
+    return holds_on_column
+
+
 def field_reader(name: str) -> Callable[[Lead], Any]:
     """`lambda lead: field_value(lead, name)`, with the name parsed once."""
     if not name.startswith(ATTRIBUTES_PREFIX):
@@ -119,7 +132,7 @@ def field_reader(name: str) -> Callable[[Lead], Any]:
     wanted = casefold_text(key)
 
     def read_attribute(lead: Lead) -> Any:
-        attributes = lead.get("attributes") or {}
+        attributes = lead.get("attributes") or _NO_ATTRIBUTES
         if key in attributes:
             return attributes[key]
         for attribute, value in attributes.items():
@@ -128,6 +141,9 @@ def field_reader(name: str) -> Callable[[Lead], Any]:
         return None
 
     return read_attribute
+
+
+_NO_ATTRIBUTES: Mapping[str, Any] = {}  # read only: spares a new dict per lead without attributes
 
 
 def _value_checks(condition: Condition) -> list[Callable[[Any], bool]]:
