@@ -137,7 +137,7 @@ def apply_transitions(session: Session, transitions: Sequence[Transition], as_of
     if not transitions:
         return applied
     append_history(session, [_stage_event(t, actor, as_of, flow_run_id) for t in transitions])
-    applied.moved.update(_stage(t.to_stage).value for t in transitions)
+    applied.moved.update([_stage_value(t.to_stage) for t in transitions])
     applied.enrollments_ended = _end_enrollments(session, transitions, as_of, actor, flow_run_id)
     applied.enrollments_started = _start_enrollments(session, transitions, as_of)
     return applied
@@ -163,6 +163,17 @@ def _stage(value: Stage | str) -> Stage:
     return stage
 
 
+_STAGE_VALUES = {stage.value: stage.value for stage in Stage}  # Stage(...).value costs an enum property per call
+
+
+def _stage_value(value: Stage | str) -> str:
+    """`_stage(value).value`: the stage as the column stores it."""
+    text = _STAGE_VALUES.get(value)
+    if text is None:
+        raise LifecycleError(f"{value!r} is not a lead stage.")
+    return text
+
+
 def _nurture_reason(transition: Transition) -> str:
     return (transition.nurture_reason or transition.reason).strip()
 
@@ -173,11 +184,11 @@ def _write_with_rows(session: Session, transitions: Sequence[Transition], row_up
     moves = {t.lead_id: t for t in transitions}
     rows = []
     for row in row_updates:
-        seen = _stage(row["stage"]).value
+        seen = _stage_value(row["stage"])
         move = moves.pop(row["id"], None)
-        if move is not None and _stage(move.from_stage).value != seen:
+        if move is not None and _stage_value(move.from_stage) != seen:
             raise LifecycleError(f"A lead seen in {seen} cannot move from {_stage(move.from_stage)}.")
-        rows.append({**row, "stage": _stage(move.to_stage).value if move else seen, "stage_was": seen,
+        rows.append({**row, "stage": _stage_value(move.to_stage) if move else seen, "stage_was": seen,
                      "updated_at": as_of})
     written = update_rows(session.connection(), Lead.__table__, rows, guard="stage")
     if written != len(rows):
@@ -203,7 +214,7 @@ def _move_stages(session: Session, transitions: Sequence[Transition], as_of: dat
 
 
 def _stage_event(t: Transition, actor: str, as_of: datetime, flow_run_id: str | None) -> dict:
-    source, target = _stage(t.from_stage).value, _stage(t.to_stage).value
+    source, target = _stage_value(t.from_stage), _stage_value(t.to_stage)
     return history_row(t.lead_id, "stage_changed", actor, as_of, {"from": source, "to": target, "reason": t.reason},
                        to_stage=target, flow_run_id=flow_run_id)
 
@@ -224,6 +235,6 @@ def _start_enrollments(session: Session, transitions: Sequence[Transition], as_o
     its track); returns how many."""
     rows = [{"lead_id": t.lead_id, "reason": _nurture_reason(t), "track": None, "step_index": 0,
              "status": EnrollmentStatus.active.value, "entered_at": as_of, "next_due_at": as_of}
-            for t in transitions if _stage(t.to_stage) == Stage.nurturing]
+            for t in transitions if _stage_value(t.to_stage) == Stage.nurturing]
     insert_rows(session.connection(), NurtureEnrollment.__table__, rows)
     return len(rows)

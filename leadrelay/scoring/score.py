@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from leadrelay.lead_fields import ATTRIBUTES_PREFIX, TRUTHY, as_number, field_value, is_blank
 from leadrelay.lead_view import FACT_FIELDS
+from leadrelay.scoring.matchers import compiled_fit_lines
 from leadrelay.models.types import Stage
 
 # What a scoring rule's `field` may name: the lead's own fields as scoring reads them (see
@@ -162,16 +163,12 @@ class Score:
 
 
 def fit_lines(lead: Mapping[str, Any], rules: list[FitRule]) -> list[dict[str, Any]]:
-    """The fit rules that match the lead, first match per group, as `{rule, points}`."""
-    lines, groups_done = [], set()
-    for rule in rules:
-        if rule.group is not None and rule.group in groups_done:
-            continue
-        if rule.matches(lead):
-            lines.append({"rule": rule.rule, "points": rule.points})
-            if rule.group is not None:
-                groups_done.add(rule.group)
-    return lines
+    """The fit rules that match the lead, first match per group, as `{rule, points}`.
+
+    Runs the rules compiled once per list (leadrelay.scoring.matchers), which decide as
+    `FitRule.matches` says; edit a rule list by replacing it, not in place.
+    """
+    return compiled_fit_lines(rules)(lead)
 
 
 def decayed(points: float, occurred_at: datetime, as_of: datetime, half_life_days: float) -> float:
@@ -217,9 +214,10 @@ def score_lead(
 ) -> Score:
     """The lead's fit, engagement, total and tier at `as_of`, with every point explained."""
     fit = fit_lines(lead, rules.fit)
-    engagement = engagement_lines(events, rules.engagement, as_of)
-    fit_points = sum(line["points"] for line in fit)
-    engagement_points = sum(line["points"] for line in engagement)
+    # No events, no engagement lines (nor a cap line): most leads of a batch have none yet.
+    engagement = engagement_lines(events, rules.engagement, as_of) if events else []
+    fit_points = sum([line["points"] for line in fit])
+    engagement_points = sum([line["points"] for line in engagement])
     total = fit_points + engagement_points
     return Score(fit_points, engagement_points, total, tier_for(total, rules.tiers), tuple(fit + engagement))
 

@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from leadrelay.bulk import is_one_of
+from leadrelay.bulk import fetch_dicts, is_one_of
 from leadrelay.db import claim
+from leadrelay.gc_pause import collector_paused
 from leadrelay.history import append_history, history_row
 from leadrelay.lead_view import FACT_FIELDS
 from leadrelay.lifecycle import Transition, apply_transitions
@@ -36,8 +37,12 @@ def claim_leads_to_score(session: Session, limit: int, after: int | None = None)
     query = select(*SCORED_COLUMNS).where(Lead.needs_scoring.is_(True))
     if after is not None:
         query = query.where(Lead.id > after)
-    query = query.order_by(Lead.id).limit(limit)
-    result = session.execute(claim(session, query))
+    query = claim(session, query.order_by(Lead.id).limit(limit))
+    session.flush()  # as session.execute would: leads added in this session are claimable too
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return fetch_dicts(connection, query)  # the scored columns need no SQLAlchemy result processing
+    result = connection.execute(query)
     names = tuple(result.keys())
     return [dict(zip(names, row)) for row in result]
 
@@ -54,6 +59,7 @@ def engagement_by_lead(session: Session, lead_ids: list[int], as_of: datetime) -
     return events
 
 
+@collector_paused  # the batch's rows die when it returns: they need no cyclic collection
 def score_next_batch(session: Session, rules: ScoringRules, as_of: datetime, limit: int, actor: str,
                      flow_run_id: str | None = None, after: int | None = None) -> BatchOutcome:
     """Score one claimed batch, move stages (new -> mql or nurturing, nurturing -> mql) and record
@@ -62,24 +68,24 @@ def score_next_batch(session: Session, rules: ScoringRules, as_of: datetime, lim
     outcome = BatchOutcome(claimed=len(leads), lead_ids=[lead["id"] for lead in leads])
     if not leads:
         return outcome
-    events = engagement_by_lead(session, [lead["id"] for lead in leads], as_of)
+    events = engagement_by_lead(session, outcome.lead_ids, as_of)
     updates, history, moves = [], [], []
     for lead in leads:
-        score = score_lead(lead, events.get(lead["id"], ()), rules, as_of)
-        change = {
-            "id": lead["id"], "fit_score": score.fit, "engagement_score": score.engagement,
-            "score_total": score.total, "tier": score.tier, "score_breakdown": list(score.breakdown),
-            "scored_at": as_of, "needs_scoring": False, "updated_at": as_of, "stage": lead["stage"],
-        }
-        if list(score.breakdown) != lead["score_breakdown"] or lead["stage"] == Stage.new:
-            history.append(history_row(lead["id"], "scored", actor, as_of, {
+        lead_id, stage = lead["id"], lead["stage"]
+        score = score_lead(lead, events.get(lead_id, ()), rules, as_of)
+        breakdown = list(score.breakdown)
+        updates.append({
+            "id": lead_id, "fit_score": score.fit, "engagement_score": score.engagement,
+            "score_total": score.total, "tier": score.tier, "score_breakdown": breakdown,
+            "scored_at": as_of, "needs_scoring": False, "updated_at": as_of, "stage": stage,
+        })
+        if breakdown != lead["score_breakdown"] or stage == Stage.new:
+            history.append(history_row(lead_id, "scored", actor, as_of, {
                 "total": score.total, "fit": score.fit, "engagement": score.engagement, "tier": score.tier,
                 "previous_total": lead["score_total"]}, flow_run_id=flow_run_id))
-        move = stage_after_scoring(lead["stage"], score, rules.mql_threshold)
+        move = stage_after_scoring(stage, score, rules.mql_threshold)
         if move:
-            stage, reason = move
-            moves.append(Transition(lead["id"], lead["stage"], stage, reason, nurture_reason=UNQUALIFIED))
-        updates.append(change)
+            moves.append(Transition(lead_id, stage, move[0], move[1], nurture_reason=UNQUALIFIED))
     append_history(session, history)
     # Scores and stage in one write per lead; each lead's history reads `scored`, then `stage_changed`.
     outcome.stages.update(apply_transitions(session, moves, as_of, actor, flow_run_id, row_updates=updates).moved)
