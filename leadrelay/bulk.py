@@ -6,7 +6,6 @@ column name with the values the ORM would take (aware datetimes, dicts and lists
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -14,10 +13,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from psycopg.abc import Buffer
-from psycopg.adapt import Loader
-from psycopg.rows import dict_row
-from sqlalchemy import ARRAY, JSON, Select, Table, any_, bindparam, insert, update
+from sqlalchemy import ARRAY, JSON, Table, any_, bindparam, insert, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
@@ -123,35 +119,6 @@ def copy_rows(connection: Connection, table: str, columns: Iterable[str], rows: 
 def raw(connection: Connection, sql: str) -> list[tuple]:
     """Run `sql` on the connection's own psycopg connection (inside its transaction); rows it returns."""
     return _run(connection, sql)[0]
-
-
-def fetch_dicts(connection: Connection, query: Select) -> list[dict[str, Any]]:
-    """The rows of `query` as dicts keyed by column name, read by psycopg itself (PostgreSQL only).
-
-    No SQLAlchemy result processing (a third of the time for a batch of leads), so only for
-    columns the driver already returns as the ORM would: text, numbers, booleans, JSON; not
-    UTCDateTime, which the ORM makes aware.
-    """
-    compiled = query.compile(dialect=connection.dialect)
-    try:
-        with connection.connection.driver_connection.cursor(row_factory=dict_row) as cursor:
-            cursor.adapters.register_loader("jsonb", _JsonbLoader)  # this cursor only
-            cursor.execute(str(compiled), compiled.params)
-            return cursor.fetchall()
-    except Exception as exc:
-        without_error_data(exc)
-        raise
-
-
-class _JsonbLoader(Loader):
-    """jsonb as `json.loads` reads it, minus its per-call overhead (a third of its time on a lead's
-    small documents): PostgreSQL sends UTF-8 JSON with nothing before or after it."""
-
-    def load(self, data: Buffer) -> Any:
-        return _JSON_DECODER.raw_decode(str(data, "utf-8"))[0]
-
-
-_JSON_DECODER = json.JSONDecoder()
 
 
 def _run(connection: Connection, sql: str) -> tuple[list[tuple], int]:

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from leadrelay.config.rules import Rules
 from leadrelay.bulk import insert_returning, is_one_of, update_rows
 from leadrelay.db import claim, dialect_insert
+from leadrelay.gc_pause import collector_paused
 from leadrelay.history import history_row, append_history
 from leadrelay.lead_view import lead_profiles, rule_view
 from leadrelay.links.secret import handoff_links
@@ -271,6 +272,7 @@ def _accounts(session: Session, leads: list[Lead]) -> dict[int, Account]:
     return {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids)))} if ids else {}
 
 
+@collector_paused  # the batch's profiles and rows die when it returns: they need no cyclic collection
 def hand_off_new_mqls(session: Session, ctx: HandoffContext, as_of: datetime, limit: int,
                       after: int | None = None) -> HandoffOutcome:
     """Claim up to `limit` MQLs without a handoff (ids above `after`, if given) and hand them off;

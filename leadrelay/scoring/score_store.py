@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from leadrelay.bulk import fetch_dicts, is_one_of
+from leadrelay.bulk import is_one_of
 from leadrelay.db import claim
 from leadrelay.gc_pause import collector_paused
+from leadrelay.raw_read import fetch_dicts
 from leadrelay.history import append_history, history_row
 from leadrelay.lead_view import FACT_FIELDS
 from leadrelay.lifecycle import Transition, apply_transitions

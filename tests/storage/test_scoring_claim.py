@@ -1,12 +1,12 @@
 """The scoring claim reads leads as SQLAlchemy read them, on both databases: on PostgreSQL it
-reads through psycopg (leadrelay.bulk.fetch_dicts, its own jsonb decoding), so the values, their
+reads through psycopg (leadrelay.raw_read.fetch_dicts; jsonb by the engine's loader, leadrelay.db.json_loads), so the values, their
 types and their JSON must be the same, whatever the text."""
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from leadrelay.bulk import fetch_dicts
+from leadrelay.raw_read import fetch_dicts
 from leadrelay.models import Lead
 from leadrelay.scoring.score_store import SCORED_COLUMNS, claim_leads_to_score
 from tests.factories import add_lead
