@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     postal_address: str = "leadrelay demo, 1 Example Street, 10115 Berlin, Germany"
     base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr | None = None
-    batch_size: int = Field(default=2000, ge=1)
+    batch_size: int = Field(default=3000, ge=1)
     # Scoring batches a flow runs at once on PostgreSQL, so one batch's database work overlaps the
     # next one's Python work (SQLite has one writer: always 1 there).
     concurrent_batches: int = Field(default=2, ge=1, le=16)
