@@ -24,9 +24,11 @@ class Rows:
     """Ids 1..n claimed in id order as a database claim with SKIP LOCKED does: rows another batch
     holds are stepped over, and a finished batch's rows are done."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, together: int):
         self.waiting, self.held, self.done = set(range(1, n + 1)), set(), []
-        self.lock, self.running, self.most_at_once = threading.Lock(), 0, 0
+        self.lock, self.running, self.most_at_once, self.claims = threading.Lock(), 0, 0, 0
+        # The first `together` batches wait for each other: broken (the test fails) unless they run at once.
+        self.first_ones = threading.Barrier(together, timeout=10)
 
     def claim(self, size: int, after: int | None) -> list[int]:
         with self.lock:
@@ -34,7 +36,11 @@ class Rows:
             self.held.update(free)
             self.running += 1
             self.most_at_once = max(self.most_at_once, self.running)
-            return free
+            self.claims += 1
+            first = self.claims <= self.first_ones.parties
+        if first:
+            self.first_ones.wait()
+        return free
 
     def finish(self, taken: list[int]) -> None:
         with self.lock:
@@ -45,7 +51,7 @@ class Rows:
 
 
 def test_batches_in_flight_claim_every_row_once_and_add_up_their_counts():
-    rows = Rows(95)
+    rows = Rows(95, together=3)
 
     @task(cache_policy=NO_CACHE)
     def batch(size: int, after: int | None = None) -> dict[str, int]:
