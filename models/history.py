@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from leadrelay.models.types import JSONType, UTCDateTime
@@ -14,7 +14,10 @@ class LeadEvent(SQLModel, table=True):
     """One step in a lead's life: who or what did it (`actor`), when, and why (`detail`)."""
 
     __tablename__ = "lead_event"
-    __table_args__ = (Index("ix_lead_event_lead_at", "lead_id", "at"),)
+    __table_args__ = (Index("ix_lead_event_lead_at", "lead_id", "at"),
+                      # only stage changes have a to_stage (migration 0015)
+                      Index("ix_lead_event_to_stage", "to_stage", postgresql_where=text("to_stage IS NOT NULL"),
+                            sqlite_where=text("to_stage IS NOT NULL")))
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="lead.id")
@@ -22,7 +25,7 @@ class LeadEvent(SQLModel, table=True):
     kind: str = Field(max_length=40)
     actor: str = Field(max_length=300)
     # The stage a `stage_changed` event moved to: lets the funnel count without parsing JSON.
-    to_stage: str | None = Field(default=None, max_length=16, index=True)
+    to_stage: str | None = Field(default=None, max_length=16)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     flow_run_id: str | None = Field(default=None, max_length=64)
 

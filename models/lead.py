@@ -37,7 +37,10 @@ class Account(SQLModel, table=True):
 
 
 class Lead(SQLModel, table=True):
-    __table_args__ = (Index("ix_lead_needs_scoring", "needs_scoring", "id"),
+    # Partial indexes (migration 0015): a scored lead or one without an account adds no entry.
+    __table_args__ = (Index("ix_lead_needs_scoring", "needs_scoring", "id", postgresql_where=text("needs_scoring IS TRUE")),
+                      Index("ix_lead_account_id", "account_id", postgresql_where=text("account_id IS NOT NULL"),
+                            sqlite_where=text("account_id IS NOT NULL")),
                       # the hand-off claim walks MQLs in id order, whatever the statistics say
                       Index("ix_lead_mql_id", "id", postgresql_where=text("stage = 'mql'"),
                             sqlite_where=text("stage = 'mql'")))
@@ -61,7 +64,7 @@ class Lead(SQLModel, table=True):
     consent: bool | None = None
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
 
-    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id")
     # Changed only through leadrelay.lifecycle.
     stage: str = Field(default=Stage.new, max_length=16, index=True)
     owner_rep: str | None = Field(default=None, max_length=254)
