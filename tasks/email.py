@@ -1,7 +1,7 @@
 """Sending what the outbox holds: the only task that talks to the email backend."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -34,8 +34,8 @@ def send_outbox(as_of: datetime, batch_size: int) -> dict[str, int]:
     return totals
 
 
-def email_failed_payloads(failures: Iterable[FailedEmail]) -> list[tuple[int, dict[str, Any]]]:
+def email_failed_payloads(failures: Iterable[FailedEmail]) -> Iterator[tuple[int, dict[str, Any]]]:
     """(lead id, payload) per message failed for good: outbox id, kind and the reason, no recipient.
     A message with no lead has no resource to be told about; none is queued that way today."""
-    return [(f.lead_id, {"outbox_id": f.outbox_id, "kind": f.kind, "error": f.error})
-            for f in failures if f.lead_id is not None]
+    return ((f.lead_id, {"outbox_id": f.outbox_id, "kind": f.kind, "error": f.error})
+            for f in failures if f.lead_id is not None)

@@ -5,7 +5,7 @@ opened and every breach acted on (a batch that rolled back tells nothing).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -72,12 +72,13 @@ def recycle_escalations_batch(as_of: datetime, batch_size: int) -> dict[str, int
     return {name: value for name, value in counts.items() if value}
 
 
-def handoff_created_payloads(opened: Iterable[HandedOff]) -> list[tuple[int, dict[str, Any]]]:
+# The payload builders are generators: with no Prefect server to tell, none is built.
+def handoff_created_payloads(opened: Iterable[HandedOff]) -> Iterator[tuple[int, dict[str, Any]]]:
     """(lead id, payload) per handoff: the rep (staff), the tier, the deadline in UTC, the handoff id."""
-    return [(h.lead_id, {"handoff_id": h.handoff_id, "rep": h.rep_email, "tier": h.tier,
-                         "due_at": parse_as_of(h.due_at).isoformat()}) for h in opened]
+    return ((h.lead_id, {"handoff_id": h.handoff_id, "rep": h.rep_email, "tier": h.tier,
+                         "due_at": parse_as_of(h.due_at).isoformat()}) for h in opened)
 
 
-def sla_breached_payloads(breaches: Iterable[Breach]) -> list[tuple[int, dict[str, Any]]]:
+def sla_breached_payloads(breaches: Iterable[Breach]) -> Iterator[tuple[int, dict[str, Any]]]:
     """(lead id, payload) per breach: what was done (reassigned, escalated, recycled), the rep, the handoff id."""
-    return [(b.lead_id, {"action": b.done, "rep": b.rep_email, "handoff_id": b.handoff_id}) for b in breaches]
+    return ((b.lead_id, {"action": b.done, "rep": b.rep_email, "handoff_id": b.handoff_id}) for b in breaches)
