@@ -37,7 +37,6 @@ def test_the_indexes_skip_scored_leads_leads_without_an_account_and_events_witho
                               "ix_lead_event_to_stage": "to_stage IS NOT NULL"}
 
 
-@pytest.mark.postgres
 def test_postgresql_still_answers_the_claim_the_funnel_and_account_lookups_from_them(engine):
     if engine.dialect.name != "postgresql":
         pytest.skip("query plans are PostgreSQL's")
