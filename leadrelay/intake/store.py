@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from leadrelay.bulk import copy_rows, is_one_of, naive_utc, raw
+from leadrelay.bulk import copy_rows, is_one_of, naive_utc_text, raw
 from leadrelay.db import dialect_insert
 from leadrelay.history import append_history, history_row
 from leadrelay.intake.normalise import MULTILINE_FIELDS, NUMBER_FIELDS, TEXT_FIELDS, LeadInput, Rejected
@@ -222,7 +222,7 @@ def _json(value: Any) -> str:
 
 
 # How COPY gets the values that are not plain text, numbers or booleans.
-_COPY_VALUE = {"attributes": _json, "score_breakdown": _json, "created_at": naive_utc, "updated_at": naive_utc}
+_COPY_VALUE = {"attributes": _json, "score_breakdown": _json, "created_at": naive_utc_text, "updated_at": naive_utc_text}
 
 
 def _lead_tuples(states: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> Iterator[list[Any]]:

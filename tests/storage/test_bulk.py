@@ -100,3 +100,14 @@ def test_a_guarded_update_writes_only_rows_still_holding_the_value_they_were_see
 
     assert written == 2
     assert rows == {ids[0]: ("mql", 40), ids[1]: ("sal", 0), ids[2]: ("mql", 40)}
+
+
+def test_copied_times_keep_their_microseconds_and_each_row_its_own_instant(engine):
+    [lead_id] = leads(engine, 1)
+    moments = [BERLIN_NOON + timedelta(microseconds=123456), BERLIN_NOON, BERLIN_NOON + timedelta(days=400, seconds=1)]
+    with Session(engine) as session:
+        insert_rows(session.connection(), LeadEvent.__table__,
+                    [history_row(lead_id, "scored", "flow:test", at, {}) for at in moments])
+        session.commit()
+        stored = session.scalars(select(LeadEvent.at).order_by(LeadEvent.id)).all()
+    assert stored == moments  # the same instants (aware datetimes compare across zones)
