@@ -20,7 +20,7 @@ MAX_PASSES = 10
 
 
 # Retrying is safe: every batch claims only what is left and the outbox sends each email once.
-# An hour: 100,000 new leads take 9 to 11 s (README, Benchmark); the retry finishes anything bigger.
+# An hour: 100,000 new leads take 9 to 22 s here (README, Benchmark); the retry finishes anything bigger.
 @flow(name="pipeline", flow_run_name=run_name, timeout_seconds=3600, retries=1, retry_delay_seconds=30)
 def pipeline(as_of: datetime | None = None, batch_size: int | None = None,
              send: bool = True) -> dict[str, dict[str, int]]:
