@@ -17,7 +17,7 @@ and one markdown table of:
 R, the reference size, is the largest of --sizes: 100,000 by default. A target is checked only at
 the size it is set for (100,000, or 1,000,000 for memory); a missed one is marked MISSED. Peak RSS
 is the benchmark process's (seeding and the flow); Prefect's local server runs in a process of its
-own and is not counted.
+own and is not counted. On PostgreSQL every measured run starts after a CHECKPOINT (see `settle`).
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
     python benchmarks/copy_floor.py --database-url postgresql+psycopg://... [--leads 100000] [--json]
 
 Sets up a fresh schema the way pipeline_throughput.py does (DROP SCHEMA public CASCADE, CREATE SCHEMA
-public, the project's migrations; not timed), then times, on one psycopg connection and in one
+public, the project's migrations, then a CHECKPOINT; not timed), then times, on one psycopg connection and in one
 transaction, from the first COPY to the commit:
   1. COPY of N lead rows: the synthetic leads pipeline_throughput.py seeds, built in Python as they stream;
   2. reading the N new lead ids back (SELECT id FROM lead ORDER BY id);
@@ -26,7 +26,7 @@ from typing import Any, Iterator
 from sqlalchemy import text
 
 from leadrelay.db import engine_for, upgrade_schema
-from pipeline_throughput import AS_OF, LEAD_COLUMNS, copy_rows, lead_rows
+from pipeline_throughput import AS_OF, LEAD_COLUMNS, copy_rows, lead_rows, settle
 
 HISTORY_COLUMNS = ["lead_id", "at", "kind", "actor", "to_stage", "detail", "flow_run_id"]
 SCORE_COLUMNS = ["id", "fit_score", "engagement_score", "score_total", "tier", "score_breakdown", "scored_at", "stage"]
@@ -65,6 +65,7 @@ def main() -> None:
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     upgrade_schema(engine)
+    settle(engine)
 
     steps: dict[str, float] = {}
     connection = engine.raw_connection()

@@ -38,6 +38,7 @@ from leadrelay.email.backends import SendGridSender  # noqa: E402
 from leadrelay.email.outbox import send_due  # noqa: E402
 from leadrelay.models import OutboxEmail  # noqa: E402
 from tests.support.fake_sendgrid import FakeSendGrid  # noqa: E402
+from pipeline_throughput import settle  # noqa: E402
 
 AS_OF = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
 KEY = "SG.bench-key.loopback"
@@ -123,6 +124,7 @@ def main() -> None:
             connection.execute(text("CREATE SCHEMA public"))
     upgrade_schema(engine)
     seed(engine, args.emails)
+    settle(engine)
 
     with loopback_sendgrid() as (url, results):
         sender = SendGridSender(KEY, host=url)
