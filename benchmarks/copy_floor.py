@@ -3,8 +3,8 @@
     python benchmarks/copy_floor.py --database-url postgresql+psycopg://... [--leads 100000] [--json]
 
 Sets up a fresh schema the way pipeline_throughput.py does (DROP SCHEMA public CASCADE, CREATE SCHEMA
-public, the project's migrations, then a CHECKPOINT; not timed), then times, on one psycopg connection and in one
-transaction, from the first COPY to the commit:
+public, the project's migrations, then a CHECKPOINT; not timed), then times, on one psycopg
+connection and in one transaction, from the first COPY to the commit:
   1. COPY of N lead rows: the synthetic leads pipeline_throughput.py seeds, built in Python as they stream;
   2. reading the N new lead ids back (SELECT id FROM lead ORDER BY id);
   3. COPY of N history rows into lead_event: a `scored` event per lead with the JSON detail the flow writes;
