@@ -6,7 +6,8 @@
 Seeds N synthetic leads straight into a fresh database (the import path is not what is measured;
 the rows are streamed, with COPY on PostgreSQL, so memory does not grow with N) and, on
 PostgreSQL, writes out the dirty pages with a CHECKPOINT (`settle`), then times one `pipeline`
-flow run under Prefect's local server, which scores every lead, moves its stage and writes its history, and routes every MQL to a rep with a rendered notification, batch by batch.
+flow run under Prefect's local server, which scores every lead, moves its stage and writes its
+history, and routes every MQL to a rep with a rendered notification, batch by batch.
 `--naive N` seeds N leads and runs the same flow with batch_size=1: one Prefect task run per lead
 per step. `--json` prints one JSON line instead of the sentence: leads (seeded), scored, seconds,
 leads_per_s (scored / seconds), cpu_seconds (this process's CPU time during the run: Python's
